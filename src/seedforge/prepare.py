@@ -1,0 +1,62 @@
+"""Load the seed, test and dev sets of a recipe as validated seed records."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from seedforge.errors import SeedforgeError
+from seedforge.params import Data
+from seedforge.records import Record
+from seedforge.sources import label_set, load_rows, source_name, to_records
+from seedforge.tasks import Task, get_task
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    task: Task
+    labels: list[str] | None  # the seed set's label space (classification), None otherwise
+    splits: dict[str, list[Record]]  # seed, test, dev (dev may be empty)
+    metrics: dict[str, Any]
+
+
+def prepare(data: Data, root: Path = Path(".")) -> Prepared:
+    task = get_task(data.task)
+    seed_rows = load_rows(data.seed, root)
+    if not seed_rows:
+        raise SeedforgeError(f"{source_name(data.seed)}: the seed set is empty")
+    labels = None
+    if task.has_labels:
+        labels = label_set(seed_rows, data.seed)
+        if len(labels) < 2 and data.seed.output in seed_rows[0]:
+            raise SeedforgeError(
+                f"{source_name(data.seed)}: column {data.seed.output!r} has {len(labels)} distinct "
+                "label(s); classification needs at least 2"
+            )
+    splits: dict[str, list[Record]] = {}
+    metrics: dict[str, Any] = {}
+    for split, source in (("seed", data.seed), ("test", data.test), ("dev", data.dev)):
+        if source is None:
+            splits[split] = []
+            continue
+        # Test and dev labels must come from the seed set: a label the student never saw in
+        # training cannot be predicted, and would silently cap accuracy.
+        records = to_records(load_rows(source, root), source, task, labels)
+        if split != "dev" and not records:
+            raise SeedforgeError(f"{source_name(source)}: the {split} set is empty")
+        unique = {r.id: r for r in records}
+        metrics[f"{split}_rows"] = len(records)
+        metrics[f"{split}_duplicates"] = len(records) - len(unique)
+        splits[split] = sorted(unique.values(), key=lambda r: r.id)
+    seed_ids = {r.id for r in splits["seed"]}
+    for split in ("test", "dev"):
+        leaked = sum(r.id in seed_ids for r in splits[split])
+        metrics[f"{split}_in_seed"] = leaked
+        if leaked:
+            log.warning("%d %s examples also appear in the seed set", leaked, split)
+    metrics["labels"] = len(labels) if labels else 0
+    return Prepared(task=task, labels=labels, splits=splits, metrics=metrics)

@@ -1,0 +1,105 @@
+"""The one record type that flows through every stage and every dataset file.
+
+A record's `id` is a hash of its content (task, input, output), so the same example written twice
+(by two teachers, or in two iterations) has the same id: exact-duplicate checks are id lookups, and
+datasets sorted by id hash the same in DVC however they were built. Nothing time-dependent is
+stored, for the same reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from seedforge.errors import SeedforgeError
+from seedforge.io import dumps, read_jsonl, write_jsonl
+
+Origin = Literal["seed", "generated", "annotated"]
+
+
+def record_id(task: str, input: str, output: str) -> str:
+    """Content hash of an example: 16 hex digits of sha256 over its canonical JSON.
+
+    Whitespace at the ends does not count, so a teacher's trailing newline makes no new example.
+
+    >>> record_id("classification", "great film", "positive")
+    '9705d826e1458b53'
+    >>> record_id("classification", " great film ", "positive") == record_id("classification", "great film", "positive")
+    True
+    """
+    payload = dumps([task, input.strip(), output.strip()])
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+
+
+class TeacherRef(BaseModel):
+    """Which teacher wrote a record: the profile name from params and the model it ran."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    profile: str
+    backend: str
+    model: str
+
+
+class TemplateRef(BaseModel):
+    """The prompt template a record came from, pinned by content."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    path: str
+    sha256: str
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    task: str
+    input: str
+    output: str
+    origin: Origin
+    iteration: int  # the iteration whose dataset the record entered
+    parent_id: str | None = None  # the seed example it was made from
+    teacher: TeacherRef | None = None
+    template: TemplateRef | None = None
+    generation: dict[str, Any] | None = None  # sampling params and sample index of the call
+    raw: str | None = None  # the teacher's whole output for the call
+    gates: dict[str, float] = {}  # scores that gates attach (later: embedding similarity)
+
+    @classmethod
+    def seed(cls, task: str, input: str, output: str) -> Record:
+        return cls(
+            id=record_id(task, input, output),
+            task=task,
+            input=input.strip(),
+            output=output.strip(),
+            origin="seed",
+            iteration=0,
+        )
+
+    def to_row(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+def sort_records(records: Iterable[Record]) -> list[Record]:
+    """Sort by id so that file bytes depend only on content."""
+    return sorted(records, key=lambda r: r.id)
+
+
+def write_records(path: Path, records: Iterable[Record]) -> int:
+    return write_jsonl(path, (r.to_row() for r in sort_records(records)))
+
+
+def read_records(path: Path) -> list[Record]:
+    """Read a dataset file; a row that does not fit the schema names the file, line and field."""
+    records = []
+    for lineno, row in enumerate(read_jsonl(path), start=1):
+        try:
+            records.append(Record.model_validate(row))
+        except ValidationError as e:
+            err = e.errors()[0]
+            field = ".".join(str(p) for p in err["loc"]) or "<row>"
+            raise SeedforgeError(f"{path}:{lineno}: field {field!r}: {err['msg']}") from None
+    return records

@@ -1,0 +1,56 @@
+"""Shared fixtures: repository paths, the shared public datasets, a tiny GGUF teacher."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+DEMO = REPO / "data" / "raw" / "demo"
+
+
+def shared(*parts: str) -> Path:
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.fail(f"{path} is missing: tests read the public datasets from ../shared/data")
+    return path
+
+
+def copy_project(dest: Path) -> Path:
+    """A fresh copy of the project (code, recipe, demo data) as its own git + DVC repo."""
+    for name in ("stages", "prompts", "src", "data/raw"):
+        shutil.copytree(REPO / name, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    for name in ("params.yaml", "dvc.yaml", ".dvcignore", ".gitignore"):
+        shutil.copy(REPO / name, dest / name)
+    run = lambda *cmd: subprocess.run(cmd, cwd=dest, check=True, capture_output=True)  # noqa: E731
+    run("git", "init", "-q")
+    run("git", "config", "user.email", "tests@seedforge.invalid")
+    run("git", "config", "user.name", "seedforge tests")
+    run("dvc", "init", "-q")
+    run("dvc", "config", "core.analytics", "false")
+    run("git", "add", "-A")
+    run("git", "commit", "-qm", "project")
+    return dest
+
+
+@pytest.fixture(scope="session")
+def tiny_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny llama teacher trained briefly on the demo seed set, as GGUF (seconds to build)."""
+    from seedforge import tiny_teacher
+    from seedforge.params import TinyTeacher, load_params
+    from seedforge.prepare import prepare
+    from seedforge.prompts import load_template
+
+    params = load_params(REPO / "params.yaml")
+    prepared = prepare(params.data, root=REPO)
+    template = load_template(params.data.template, root=REPO)
+    pairs = tiny_teacher.training_pairs(
+        prepared.splits["seed"], template, prepared.task, prepared.labels, 2, 64, seed=0
+    )
+    out = tmp_path_factory.mktemp("tiny_teacher")
+    tiny_teacher.build(pairs, TinyTeacher(steps=60, pairs=64), seed=0, out_dir=out)
+    return out / "model.gguf"

@@ -1,0 +1,92 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from seedforge.errors import SeedforgeError
+from seedforge.params import Params, load_params, parse_params
+from tests.conftest import REPO
+
+
+def recipe() -> dict:
+    return yaml.safe_load((REPO / "params.yaml").read_text())
+
+
+def error_of(raw: dict) -> str:
+    with pytest.raises(SeedforgeError) as e:
+        parse_params(raw)
+    return str(e.value)
+
+
+def test_shipped_recipe_validates() -> None:
+    p = load_params(REPO / "params.yaml")
+    assert isinstance(p, Params)
+    assert p.teacher == "tiny" and p.teacher_profile.backend == "llamacpp"
+    assert p.loop.iterations == [0, 1, 2]
+    # The hosted profile names the variable, never a key.
+    assert p.teachers["llama70b"].api_key_env == "SEEDFORGE_API_KEY"
+
+
+def test_unknown_key_names_dotted_path_and_choices() -> None:
+    raw = recipe()
+    raw["loop"]["kk"] = 3
+    msg = error_of(raw)
+    assert msg.startswith("params.yaml: key 'loop.kk': unknown key (expected one of: ")
+    assert "init, iterations, k, rounds, select" in msg
+    assert "\n" not in msg
+
+
+def test_unknown_key_inside_a_teacher_profile() -> None:
+    raw = recipe()
+    raw["teachers"]["tiny"]["temprature"] = 0.5
+    msg = error_of(raw)
+    assert "key 'teachers.tiny.temprature': unknown key" in msg
+    assert "temperature" in msg  # the hint lists the llamacpp profile's keys
+
+
+def test_wrong_type_says_what_was_expected() -> None:
+    raw = recipe()
+    raw["loop"]["k"] = "many"
+    msg = error_of(raw)
+    assert "key 'loop.k'" in msg and "valid integer" in msg and "'many'" in msg
+
+
+def test_unknown_teacher_profile() -> None:
+    raw = recipe()
+    raw["teacher"] = "gpt9"
+    msg = error_of(raw)
+    assert "unknown teacher profile 'gpt9'" in msg and "llama70b" in msg
+
+
+def test_unknown_student_profile() -> None:
+    raw = recipe()
+    raw["student"] = "nope"
+    assert "unknown student profile 'nope'" in error_of(raw)
+
+
+def test_unknown_backend() -> None:
+    raw = recipe()
+    raw["teachers"]["tiny"]["backend"] = "vllm"
+    assert "key 'teachers.tiny'" in error_of(raw)
+
+
+def test_inconsistent_loop_lists_name_the_fix() -> None:
+    raw = recipe()
+    raw["loop"]["iterations"] = [0, 1, 2, 3]
+    msg = error_of(raw)
+    assert "key 'loop'" in msg and "{i: 2, next: 3}" in msg and "seedforge iterations 3" in msg
+
+
+def test_source_needs_exactly_one_location() -> None:
+    raw = recipe()
+    raw["data"]["seed"]["hub"] = "stanfordnlp/sst2"
+    assert "key 'data.seed'" in error_of(raw) and "exactly one of 'path' or 'hub'" in error_of(raw)
+
+
+def test_missing_file_and_bad_yaml(tmp_path: Path) -> None:
+    with pytest.raises(SeedforgeError, match="nope.yaml: file not found"):
+        load_params(tmp_path / "nope.yaml")
+    bad = tmp_path / "params.yaml"
+    bad.write_text("loop: [\n")
+    with pytest.raises(SeedforgeError, match=r"params.yaml:\d+: invalid YAML"):
+        load_params(bad)

@@ -1,0 +1,121 @@
+"""prepare and sources: local formats, column mapping, and the bad-input contract."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from seedforge.errors import SeedforgeError
+from seedforge.params import Data, Source
+from seedforge.prepare import prepare
+from tests.conftest import DEMO, REPO, shared
+
+
+def src(path: Path, **kw) -> Source:
+    return Source(path=str(path), **kw)
+
+
+def test_demo_data_prepares() -> None:
+    data = Data(
+        seed=src(DEMO / "seed.csv", input="text", output="label"),
+        test=src(DEMO / "test.csv", input="text", output="label"),
+        dev=src(DEMO / "dev.csv", input="text", output="label"),
+    )
+    out = prepare(data)
+    assert out.labels == ["account", "billing", "delivery", "technical"]
+    assert [len(out.splits[s]) for s in ("seed", "test", "dev")] == [40, 200, 40]
+    assert all(r.origin == "seed" and r.iteration == 0 for r in out.splits["seed"])
+    assert out.metrics["test_in_seed"] == 0
+
+
+def test_formats_give_the_same_records(tmp_path: Path) -> None:
+    rows = [{"text": "late parcel", "label": "delivery"}, {"text": "refund, please", "label": "billing"}]
+    (tmp_path / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "a.json").write_text(json.dumps(rows))
+    (tmp_path / "a.csv").write_text('text,label\nlate parcel,delivery\n"refund, please",billing\n')
+    (tmp_path / "a.tsv").write_text("delivery\tlate parcel\nbilling\trefund, please\n")
+    import polars as pl
+
+    pl.DataFrame(rows).write_parquet(tmp_path / "a.parquet")
+    results = []
+    for name in ("a.jsonl", "a.json", "a.csv", "a.parquet"):
+        s = src(tmp_path / name, input="text", output="label")
+        results.append(prepare(Data(seed=s, test=s)).splits["seed"])
+    tsv = src(tmp_path / "a.tsv", header=False, columns=["label", "text"], input="text", output="label")
+    results.append(prepare(Data(seed=tsv, test=tsv)).splits["seed"])
+    assert all(r == results[0] for r in results) and len(results[0]) == 2
+
+
+def test_sst2_slice_from_shared_data() -> None:
+    s = src(shared("sst2", "train.tsv"), header=False, columns=["label", "sentence"], input="sentence",
+            output="label", limit=50)
+    t = src(shared("sst2", "test.tsv"), header=False, columns=["label", "sentence"], input="sentence",
+            output="label", limit=200)
+    out = prepare(Data(seed=s, test=t))
+    assert out.labels == ["Negative", "Positive"]
+    assert len(out.splits["seed"]) == 50 and len(out.splits["test"]) == 200
+
+
+def test_gsm8k_math_task() -> None:
+    s = src(shared("gsm8k", "train.jsonl"), input="question", output="answer", limit=30)
+    out = prepare(Data(task="math", template="prompts/math.jinja", seed=s, test=s))
+    assert out.labels is None and len(out.splits["seed"]) == 30
+
+
+@pytest.mark.parametrize(
+    ("files", "seed_kw", "message"),
+    [
+        ({}, {}, "seed.csv: file not found"),
+        ({"seed.csv": "text,label\nhi,a\nyo,b\n"}, {"output": "category"},
+         "seed.csv: row 1: missing column 'category' (columns: text, label)"),
+        ({"seed.csv": "text,label\n"}, {}, "seed.csv: the seed set is empty"),
+        ({"seed.csv": "text,label\nhi,a\n,b\n"}, {}, "seed.csv: row 2: column 'text' is empty"),
+        ({"seed.csv": "text,label\nhi,a\nyo,a\n"}, {}, "has 1 distinct label(s)"),
+    ],
+)
+def test_bad_seed_files(tmp_path: Path, files: dict, seed_kw: dict, message: str) -> None:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    (tmp_path / "test.csv").write_text("text,label\nhi,a\n")
+    kw = {"input": "text", "output": "label", **seed_kw}
+    data = Data(seed=src(tmp_path / "seed.csv", **kw), test=src(tmp_path / "test.csv", input="text", output="label"))
+    with pytest.raises(SeedforgeError) as e:
+        prepare(data)
+    assert message in str(e.value)
+
+
+def test_test_label_missing_from_seed(tmp_path: Path) -> None:
+    (tmp_path / "seed.csv").write_text("text,label\nhi,a\nyo,b\n")
+    (tmp_path / "test.csv").write_text("text,label\nhey,a\nhmm,c\n")
+    data = Data(seed=src(tmp_path / "seed.csv", input="text", output="label"),
+                test=src(tmp_path / "test.csv", input="text", output="label"))
+    with pytest.raises(SeedforgeError, match=r"test.csv: row 2: column 'label': label 'c' is not in the seed set's labels \(a, b\)"):
+        prepare(data)
+
+
+def test_hub_source_without_network_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    s = Source(hub="seedforge-test/definitely-not-cached", split="train")
+    with pytest.raises(SeedforgeError) as e:
+        prepare(Data(seed=s, test=s))
+    msg = str(e.value)
+    assert msg.startswith("hub:seedforge-test/definitely-not-cached: could not load split 'train'")
+    assert "\n" not in msg and "local file" in msg
+
+
+def test_stage_error_is_one_line_nonzero_and_writes_nothing(tmp_path: Path) -> None:
+    params = (REPO / "params.yaml").read_text().replace("data/raw/demo/seed.csv", "data/raw/demo/missing.csv")
+    (tmp_path / "params.yaml").write_text(params)
+    out = subprocess.run(
+        [sys.executable, "-m", "stages.prepare", "--params", str(tmp_path / "params.yaml"),
+         "--out", str(tmp_path / "prepared"), "--dataset", str(tmp_path / "d.jsonl"),
+         "--metrics", str(tmp_path / "m.json")],
+        cwd=REPO, capture_output=True, text=True,
+    )
+    assert out.returncode == 1
+    assert out.stderr.strip().splitlines()[-1] == "error: data/raw/demo/missing.csv: file not found"
+    assert len(out.stderr.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml"]

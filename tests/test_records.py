@@ -1,0 +1,40 @@
+from pathlib import Path
+
+import pytest
+
+from seedforge.errors import SeedforgeError
+from seedforge.records import Record, read_records, record_id, write_records
+
+
+def test_id_is_a_content_hash() -> None:
+    a = Record.seed("classification", "my parcel is late", "delivery")
+    b = Record.seed("classification", "my parcel is late ", "delivery")
+    c = Record.seed("classification", "my parcel is late", "billing")
+    assert a.id == b.id == record_id("classification", "my parcel is late", "delivery")
+    assert a.id != c.id and len(a.id) == 16
+    assert record_id("math", "x", "y") != record_id("classification", "x", "y")
+
+
+def test_round_trip_sorted_and_byte_stable(tmp_path: Path) -> None:
+    records = [Record.seed("classification", f"text {i}", "a") for i in range(20)]
+    write_records(tmp_path / "a.jsonl", records)
+    write_records(tmp_path / "b.jsonl", reversed(records))
+    assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
+    back = read_records(tmp_path / "a.jsonl")
+    assert back == sorted(records, key=lambda r: r.id)
+
+
+def test_schema_errors_name_file_line_and_field(tmp_path: Path) -> None:
+    path = tmp_path / "d.jsonl"
+    good = Record.seed("classification", "x", "a").to_row()
+    bad = dict(good, origin="invented")
+    path.write_text("\n".join(__import__("json").dumps(r) for r in (good, bad)) + "\n")
+    with pytest.raises(SeedforgeError, match=r"d.jsonl:2: field 'origin'"):
+        read_records(path)
+
+
+def test_unknown_field_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "d.jsonl"
+    path.write_text(__import__("json").dumps(dict(Record.seed("math", "q", "#### 1").to_row(), extra=1)) + "\n")
+    with pytest.raises(SeedforgeError, match="field 'extra'"):
+        read_records(path)
