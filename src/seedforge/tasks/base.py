@@ -1,0 +1,55 @@
+"""The task interface: how one kind of example is parsed, checked, scored and shown."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Example:
+    """One example: the model input and the gold output text.
+
+    >>> Example("I was charged twice", "billing").output
+    'billing'
+    """
+
+    input: str
+    output: str
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    """Examples parsed from teacher text, plus one reason per broken fragment.
+
+    >>> ParseResult([], ["missing_field:label"]).errors
+    ['missing_field:label']
+    """
+
+    examples: list[Example]
+    errors: list[str]
+
+
+class Task(Protocol):
+    """What the pipeline needs to know about a task (see ``classification``, ``math``)."""
+
+    name: str
+    input_field: str  # field name in the strict format, e.g. "Input" / "Question"
+    output_field: str  # e.g. "Label" / "Answer"
+    has_labels: bool  # outputs come from a closed label set (pass ``labels`` to the methods below)
+    has_labels: bool  # outputs are labels from the seed set (classification) or free text
+
+    def parse(self, raw: str) -> ParseResult: ...
+
+    def validate(self, example: Example, labels: Sequence[str] | None) -> tuple[bool, str]: ...
+
+    def answer(self, text: str, labels: Sequence[str] | None) -> str | None: ...
+
+    def is_correct(self, prediction: str, gold: str, labels: Sequence[str] | None) -> bool: ...
+
+    def format_example(self, example: Example) -> str: ...
+
+    def format_examples(self, examples: Sequence[Example]) -> str: ...
+
+    def student_prompt(self, input: str) -> str: ...
