@@ -1,0 +1,66 @@
+"""The teacher interface: a batch of rendered prompts in, one generation per prompt out.
+
+Backends live one per file and import their heavy dependencies inside `load()`, so choosing a
+teacher in params costs nothing for stages that never call it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from seedforge.io import dumps
+
+
+@dataclass(frozen=True)
+class Request:
+    """One call: the rendered user prompt and the sampling seed for this call."""
+
+    prompt: str
+    seed: int
+    sample: int = 0  # index of this sample when one prompt is asked several times
+
+
+@dataclass(frozen=True)
+class Generation:
+    text: str
+    finish_reason: str | None = None
+    usage: dict[str, int] = field(default_factory=dict)
+
+
+class Teacher(Protocol):
+    profile: str  # the params profile name, e.g. "tiny"
+    backend: str  # "llamacpp" | "openai"
+    model_id: str  # what the backend ran: a GGUF file name or an API model name
+
+    def sampling(self) -> dict[str, Any]:
+        """Generation params that change outputs (recorded in records and cache keys)."""
+        ...
+
+    def load(self) -> None: ...
+
+    def generate(self, batch: Sequence[Request]) -> list[Generation]: ...
+
+
+def call_key(teacher: Teacher, request: Request) -> str:
+    """Cache key of one call: backend, model, generation params, sample index and prompt.
+
+    >>> class T:
+    ...     backend, model_id = "llamacpp", "m.gguf"
+    ...     def sampling(self): return {"temperature": 0.8}
+    >>> call_key(T(), Request(prompt="hi", seed=1))
+    'f7ec5263cd11e71cb62e051aafaa0fb9'
+    """
+    payload = dumps(
+        {
+            "backend": teacher.backend,
+            "model": teacher.model_id,
+            "params": teacher.sampling(),
+            "seed": request.seed,
+            "sample": request.sample,
+            "prompt": request.prompt,
+        }
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]

@@ -1,0 +1,107 @@
+"""In-process llama.cpp teacher (llama-cpp-python) for a local or hub-downloaded GGUF."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from seedforge.errors import SeedforgeError
+from seedforge.params import LlamaCppTeacher
+from seedforge.teachers.base import Generation, Request
+
+
+class LlamaCppBackend:
+    backend = "llamacpp"
+
+    def __init__(self, profile: str, params: LlamaCppTeacher, root: Path = Path(".")) -> None:
+        self.profile = profile
+        self.params = params
+        self.root = root
+        # The model id is the GGUF's file name: stable across machines, unlike an absolute path.
+        self.model_id = params.hub.filename if params.hub else Path(params.model or "").name
+        self._llm: Any = None
+
+    def sampling(self) -> dict[str, Any]:
+        p = self.params
+        return {
+            "temperature": p.temperature,
+            "top_p": p.top_p,
+            "max_tokens": p.max_tokens,
+            "repeat_penalty": p.repeat_penalty,
+            "chat": p.chat,
+        }
+
+    def model_path(self) -> Path:
+        """The GGUF to load: the local path, or the hub file fetched into the Hugging Face cache."""
+        p = self.params
+        if p.model is not None:
+            path = self.root / p.model
+            if not path.exists():
+                raise SeedforgeError(f"teachers.{self.profile}.model: GGUF file not found: {p.model}")
+            return path
+        assert p.hub is not None
+        from huggingface_hub import hf_hub_download
+
+        try:
+            return Path(hf_hub_download(p.hub.repo_id, p.hub.filename, revision=p.hub.revision))
+        except Exception as e:  # noqa: BLE001 - offline, 404 and auth errors all need the same advice
+            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise SeedforgeError(
+                f"teachers.{self.profile}.hub: cannot fetch {p.hub.repo_id}/{p.hub.filename} from "
+                f"the Hugging Face hub ({reason[:160]}); on a connected machine run `hf download "
+                f"{p.hub.repo_id} {p.hub.filename}`, or set teachers.{self.profile}.model to a "
+                "local .gguf path"
+            ) from None
+
+    def load(self) -> None:
+        if self._llm is not None:
+            return
+        path = self.model_path()
+        try:
+            from llama_cpp import Llama
+        except ImportError:
+            raise SeedforgeError(
+                f"teachers.{self.profile}: llama-cpp-python is not installed "
+                "(pip install 'seedforge[llamacpp]')"
+            ) from None
+        try:
+            self._llm = Llama(
+                model_path=str(path),
+                n_ctx=self.params.n_ctx,
+                n_gpu_layers=self.params.n_gpu_layers,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as e:
+            raise SeedforgeError(f"teachers.{self.profile}: llama.cpp could not load {path} ({e})") from None
+
+    def generate(self, batch: Sequence[Request]) -> list[Generation]:
+        self.load()
+        return [self._one(r) for r in batch]
+
+    def _one(self, request: Request) -> Generation:
+        p = self.params
+        kwargs = dict(
+            temperature=p.temperature,
+            top_p=p.top_p,
+            max_tokens=p.max_tokens,
+            repeat_penalty=p.repeat_penalty,
+            seed=request.seed,
+        )
+        try:
+            if p.chat:
+                out = self._llm.create_chat_completion(
+                    messages=[{"role": "user", "content": request.prompt}], **kwargs
+                )
+                choice = out["choices"][0]
+                text = choice["message"]["content"] or ""
+            else:
+                out = self._llm.create_completion(prompt=request.prompt, **kwargs)
+                choice = out["choices"][0]
+                text = choice["text"]
+        except ValueError as e:  # llama.cpp raises ValueError when the prompt exceeds n_ctx
+            raise SeedforgeError(
+                f"teachers.{self.profile}: {e} (raise teachers.{self.profile}.n_ctx)"
+            ) from None
+        usage = {k: int(v) for k, v in (out.get("usage") or {}).items() if isinstance(v, int)}
+        return Generation(text=text, finish_reason=choice.get("finish_reason"), usage=usage)

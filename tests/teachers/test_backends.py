@@ -1,0 +1,201 @@
+"""Teacher backends against real llama.cpp: in-process, and over HTTP via llama_cpp.server."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from seedforge.errors import SeedforgeError
+from seedforge.params import HubFile, LlamaCppTeacher, OpenAITeacher
+from seedforge.teachers import Request, make_teacher
+
+SECRET = "sk-seedforge-test-0123456789"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tiny_gguf: Path) -> Iterator[str]:
+    """`python -m llama_cpp.server` serving the tiny GGUF on loopback, with an API key."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(tiny_gguf),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "1024",
+            "--api_key",
+            SECRET,
+            "--model_alias",
+            "tiny",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            req = urllib.request.Request(f"{base}/models", headers={"Authorization": f"Bearer {SECRET}"})
+            urllib.request.urlopen(req, timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None:
+                pytest.fail(f"llama_cpp.server exited: {proc.stderr.read().decode()[-2000:]}")
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("llama_cpp.server did not start in 60 s")
+    yield base
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def openai_teacher(base: str, **kw) -> object:
+    fields = dict(
+        backend="openai",
+        base_url=base,
+        model="tiny",
+        api_key_env="SEEDFORGE_TEST_KEY",
+        temperature=0.0,
+        max_tokens=24,
+        timeout=30,
+    )
+    return make_teacher("local", OpenAITeacher(**{**fields, **kw}))
+
+
+PROMPT = "Write 2 new examples like this one.\nInput: my parcel is late\nLabel: delivery"
+
+
+def test_chat_over_http_matches_in_process_llamacpp(server: str, tiny_gguf: Path, monkeypatch) -> None:
+    monkeypatch.setenv("SEEDFORGE_TEST_KEY", SECRET)
+    # The server's own default repeat penalty is 1.1; send 1.0 to prove extra_body reaches it.
+    http_teacher = openai_teacher(server, extra_body={"repeat_penalty": 1.0})
+    local = make_teacher(
+        "tiny",
+        LlamaCppTeacher(
+            backend="llamacpp",
+            model=str(tiny_gguf),
+            n_ctx=1024,
+            temperature=0.0,
+            max_tokens=24,
+            repeat_penalty=1.0,
+        ),
+    )
+    reqs = [Request(prompt=PROMPT, seed=1), Request(prompt=PROMPT + "\n", seed=2)]
+    over_http = http_teacher.generate(reqs)
+    in_process = local.generate(reqs)
+    assert [g.text for g in over_http] == [g.text for g in in_process]
+    assert all(g.text and g.finish_reason in ("stop", "length") for g in over_http)
+    assert over_http[0].usage["completion_tokens"] > 0
+
+
+def test_completions_api(server: str, monkeypatch) -> None:
+    monkeypatch.setenv("SEEDFORGE_TEST_KEY", SECRET)
+    gens = openai_teacher(server, api="completions").generate([Request(prompt="Input: refund", seed=0)])
+    assert len(gens) == 1 and isinstance(gens[0].text, str) and gens[0].usage["prompt_tokens"] > 0
+
+
+def test_sampling_is_seeded(server: str, monkeypatch) -> None:
+    monkeypatch.setenv("SEEDFORGE_TEST_KEY", SECRET)
+    teacher = openai_teacher(server, temperature=1.0, max_tokens=32)
+    a, b, c = teacher.generate([Request(PROMPT, seed=5), Request(PROMPT, seed=5), Request(PROMPT, seed=6)])
+    assert a.text == b.text
+    assert a.text != c.text
+
+
+def test_wrong_key_is_one_line_without_the_key(server: str, monkeypatch) -> None:
+    monkeypatch.setenv("SEEDFORGE_TEST_KEY", "sk-wrong-key-abcdef")
+    with pytest.raises(SeedforgeError) as e:
+        openai_teacher(server).generate([Request(PROMPT, seed=0)])
+    msg = str(e.value)
+    assert msg.startswith(f"teachers.local: {server} answered with an error")
+    assert "\n" not in msg and "sk-wrong-key-abcdef" not in msg and SECRET not in msg
+
+
+def test_missing_key_variable(monkeypatch) -> None:
+    monkeypatch.delenv("SEEDFORGE_TEST_KEY", raising=False)
+    with pytest.raises(
+        SeedforgeError,
+        match=r"teachers\.local\.api_key_env: environment variable SEEDFORGE_TEST_KEY is not set",
+    ):
+        openai_teacher("http://127.0.0.1:9/v1").generate([Request(PROMPT, seed=0)])
+
+
+class Failing(http.server.BaseHTTPRequestHandler):
+    """Answers every request with a 500 and counts them."""
+
+    hits = 0
+
+    def do_POST(self) -> None:
+        type(self).hits += 1
+        body = json.dumps({"error": {"message": "injected failure", "type": "server_error"}}).encode()
+        self.send_response(500)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_server_errors_are_retried_then_reported() -> None:
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Failing)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+        teacher = make_teacher("flaky", OpenAITeacher(backend="openai", base_url=base, model="m", timeout=10))
+        with pytest.raises(SeedforgeError) as e:
+            teacher.generate([Request(PROMPT, seed=0)])
+        assert "injected failure" in str(e.value) and "\n" not in str(e.value)
+        assert Failing.hits == 3  # one try and the client's two retries
+    finally:
+        httpd.shutdown()
+
+
+def test_missing_gguf_file(tmp_path: Path) -> None:
+    teacher = make_teacher("mine", LlamaCppTeacher(backend="llamacpp", model=str(tmp_path / "no.gguf")))
+    with pytest.raises(SeedforgeError, match=r"teachers\.mine\.model: GGUF file not found"):
+        teacher.generate([Request(PROMPT, seed=0)])
+
+
+def test_hub_gguf_offline_says_how_to_provide_the_file(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path))  # an empty cache
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    profile = LlamaCppTeacher(
+        backend="llamacpp",
+        hub=HubFile(repo_id="Qwen/Qwen2.5-0.5B-Instruct-GGUF", filename="qwen2.5-0.5b-instruct-q4_k_m.gguf"),
+    )
+    with pytest.raises(SeedforgeError) as e:
+        make_teacher("qwen05b", profile).generate([Request(PROMPT, seed=0)])
+    msg = str(e.value)
+    assert msg.startswith(
+        "teachers.qwen05b.hub: cannot fetch Qwen/Qwen2.5-0.5B-Instruct-GGUF/qwen2.5-0.5b-instruct-q4_k_m.gguf"
+    )
+    assert "teachers.qwen05b.model" in msg and "\n" not in msg
