@@ -84,7 +84,7 @@ def test_source_needs_exactly_one_location() -> None:
 
 
 def test_missing_file_and_bad_yaml(tmp_path: Path) -> None:
-    with pytest.raises(SeedforgeError, match="nope.yaml: file not found"):
+    with pytest.raises(SeedforgeError, match=r"nope\.yaml: file not found"):
         load_params(tmp_path / "nope.yaml")
     bad = tmp_path / "params.yaml"
     bad.write_text("loop: [\n")

@@ -49,10 +49,22 @@ def test_formats_give_the_same_records(tmp_path: Path) -> None:
 
 
 def test_sst2_slice_from_shared_data() -> None:
-    s = src(shared("sst2", "train.tsv"), header=False, columns=["label", "sentence"], input="sentence",
-            output="label", limit=50)
-    t = src(shared("sst2", "test.tsv"), header=False, columns=["label", "sentence"], input="sentence",
-            output="label", limit=200)
+    s = src(
+        shared("sst2", "train.tsv"),
+        header=False,
+        columns=["label", "sentence"],
+        input="sentence",
+        output="label",
+        limit=50,
+    )
+    t = src(
+        shared("sst2", "test.tsv"),
+        header=False,
+        columns=["label", "sentence"],
+        input="sentence",
+        output="label",
+        limit=200,
+    )
     out = prepare(Data(seed=s, test=t))
     assert out.labels == ["Negative", "Positive"]
     assert len(out.splits["seed"]) == 50 and len(out.splits["test"]) == 200
@@ -68,8 +80,11 @@ def test_gsm8k_math_task() -> None:
     ("files", "seed_kw", "message"),
     [
         ({}, {}, "seed.csv: file not found"),
-        ({"seed.csv": "text,label\nhi,a\nyo,b\n"}, {"output": "category"},
-         "seed.csv: row 1: missing column 'category' (columns: text, label)"),
+        (
+            {"seed.csv": "text,label\nhi,a\nyo,b\n"},
+            {"output": "category"},
+            "seed.csv: row 1: missing column 'category' (columns: text, label)",
+        ),
         ({"seed.csv": "text,label\n"}, {}, "seed.csv: the seed set is empty"),
         ({"seed.csv": "text,label\nhi,a\n,b\n"}, {}, "seed.csv: row 2: column 'text' is empty"),
         ({"seed.csv": "text,label\nhi,a\nyo,a\n"}, {}, "has 1 distinct label(s)"),
@@ -80,7 +95,9 @@ def test_bad_seed_files(tmp_path: Path, files: dict, seed_kw: dict, message: str
         (tmp_path / name).write_text(text)
     (tmp_path / "test.csv").write_text("text,label\nhi,a\n")
     kw = {"input": "text", "output": "label", **seed_kw}
-    data = Data(seed=src(tmp_path / "seed.csv", **kw), test=src(tmp_path / "test.csv", input="text", output="label"))
+    data = Data(
+        seed=src(tmp_path / "seed.csv", **kw), test=src(tmp_path / "test.csv", input="text", output="label")
+    )
     with pytest.raises(SeedforgeError) as e:
         prepare(data)
     assert message in str(e.value)
@@ -89,9 +106,14 @@ def test_bad_seed_files(tmp_path: Path, files: dict, seed_kw: dict, message: str
 def test_test_label_missing_from_seed(tmp_path: Path) -> None:
     (tmp_path / "seed.csv").write_text("text,label\nhi,a\nyo,b\n")
     (tmp_path / "test.csv").write_text("text,label\nhey,a\nhmm,c\n")
-    data = Data(seed=src(tmp_path / "seed.csv", input="text", output="label"),
-                test=src(tmp_path / "test.csv", input="text", output="label"))
-    with pytest.raises(SeedforgeError, match=r"test.csv: row 2: column 'label': label 'c' is not in the seed set's labels \(a, b\)"):
+    data = Data(
+        seed=src(tmp_path / "seed.csv", input="text", output="label"),
+        test=src(tmp_path / "test.csv", input="text", output="label"),
+    )
+    with pytest.raises(
+        SeedforgeError,
+        match=r"test.csv: row 2: column 'label': label 'c' is not in the seed set's labels \(a, b\)",
+    ):
         prepare(data)
 
 
@@ -110,10 +132,22 @@ def test_stage_error_is_one_line_nonzero_and_writes_nothing(tmp_path: Path) -> N
     params = (REPO / "params.yaml").read_text().replace("data/raw/demo/seed.csv", "data/raw/demo/missing.csv")
     (tmp_path / "params.yaml").write_text(params)
     out = subprocess.run(
-        [sys.executable, "-m", "stages.prepare", "--params", str(tmp_path / "params.yaml"),
-         "--out", str(tmp_path / "prepared"), "--dataset", str(tmp_path / "d.jsonl"),
-         "--metrics", str(tmp_path / "m.json")],
-        cwd=REPO, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "stages.prepare",
+            "--params",
+            str(tmp_path / "params.yaml"),
+            "--out",
+            str(tmp_path / "prepared"),
+            "--dataset",
+            str(tmp_path / "d.jsonl"),
+            "--metrics",
+            str(tmp_path / "m.json"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
     )
     assert out.returncode == 1
     assert out.stderr.strip().splitlines()[-1] == "error: data/raw/demo/missing.csv: file not found"

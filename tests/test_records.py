@@ -35,6 +35,8 @@ def test_schema_errors_name_file_line_and_field(tmp_path: Path) -> None:
 
 def test_unknown_field_is_rejected(tmp_path: Path) -> None:
     path = tmp_path / "d.jsonl"
-    path.write_text(__import__("json").dumps(dict(Record.seed("math", "q", "#### 1").to_row(), extra=1)) + "\n")
+    path.write_text(
+        __import__("json").dumps(dict(Record.seed("math", "q", "#### 1").to_row(), extra=1)) + "\n"
+    )
     with pytest.raises(SeedforgeError, match="field 'extra'"):
         read_records(path)

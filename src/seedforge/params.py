@@ -107,6 +107,7 @@ class LlamaCppTeacher(Sampling):
     n_ctx: int = Field(default=4096, gt=0)
     n_gpu_layers: int = 0  # -1 offloads every layer when llama.cpp was built with GPU support
     chat: bool = True  # use the GGUF's chat template (else plain completion)
+    repeat_penalty: float = Field(default=1.1, gt=0)  # llama.cpp's server default, so both agree
 
     @model_validator(mode="after")
     def _one_location(self) -> LlamaCppTeacher:
@@ -122,9 +123,10 @@ class OpenAITeacher(Sampling):
     api: Literal["chat", "completions"] = "chat"
     api_key_env: str | None = None  # name of the environment variable holding the key
     timeout: float = Field(default=120.0, gt=0)
+    extra_body: dict[str, Any] = {}  # server-specific sampling knobs, e.g. {repeat_penalty: 1.0}
 
 
-Teacher = Annotated[Union[LlamaCppTeacher, OpenAITeacher], Field(discriminator="backend")]
+Teacher = Annotated[LlamaCppTeacher | OpenAITeacher, Field(discriminator="backend")]
 
 
 class TinyTeacher(Strict):
@@ -172,7 +174,7 @@ class CausalStudent(StudentBase):
     max_new_tokens: int = Field(default=64, gt=0)
 
 
-Student = Annotated[Union[ClassifierStudent, CausalStudent], Field(discriminator="kind")]
+Student = Annotated[ClassifierStudent | CausalStudent, Field(discriminator="kind")]
 
 
 # --- the whole recipe -------------------------------------------------------------------------
@@ -195,9 +197,7 @@ class Params(Strict):
             ("student", self.student, self.students),
         ):
             if name not in table:
-                raise ValueError(
-                    f"unknown {key} profile {name!r} (profiles: {', '.join(sorted(table))})"
-                )
+                raise ValueError(f"unknown {key} profile {name!r} (profiles: {', '.join(sorted(table))})")
         return self
 
     @property

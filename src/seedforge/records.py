@@ -28,8 +28,8 @@ def record_id(task: str, input: str, output: str) -> str:
 
     >>> record_id("classification", "great film", "positive")
     '9705d826e1458b53'
-    >>> record_id("classification", " great film ", "positive") == record_id("classification", "great film", "positive")
-    True
+    >>> record_id("classification", " great film ", "positive")
+    '9705d826e1458b53'
     """
     payload = dumps([task, input.strip(), output.strip()])
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]

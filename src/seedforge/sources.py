@@ -121,7 +121,8 @@ def to_records(
             output = canonical
         elif task.answer(output, None) is None:
             raise SeedforgeError(
-                f"{name}: row {rowno}: column {source.output!r}: no answer can be extracted from {output[:60]!r}"
+                f"{name}: row {rowno}: column {source.output!r}: "
+                f"no answer can be extracted from {output[:60]!r}"
             )
         out.append(Record.seed(task.name, text, output))
     return out

@@ -1,0 +1,64 @@
+"""Collect the per-iteration metrics into one summary and one plot table."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from seedforge.io import read_json
+
+COLUMNS = [
+    "iteration",
+    "dataset_size",
+    "generated_total",
+    "seed_accuracy",
+    "test_accuracy",
+    "dev_accuracy",
+    "seed_wrong",
+    "calls",
+    "parsed",
+    "kept",
+    "rejected",
+]
+
+
+def rows(iterations: Sequence[int], metrics_dir: Path) -> list[dict[str, Any]]:
+    """One row per iteration from metrics/{train,evaluate,filter}/<i>.json (filter: none for the last)."""
+    out = []
+    for i in iterations:
+        row: dict[str, Any] = {"iteration": i}
+        for step in ("train", "evaluate", "filter"):
+            path = metrics_dir / step / f"{i}.json"
+            if path.exists():
+                row.update({k: v for k, v in read_json(path).items() if k in COLUMNS})
+        out.append(row)
+    return out
+
+
+def summary(table: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The final iteration's numbers, the change since iteration 0, and each iteration's row.
+
+    >>> s = summary([{"iteration": 0, "test_accuracy": 0.5, "dataset_size": 10},
+    ...              {"iteration": 1, "test_accuracy": 0.6, "dataset_size": 14}])
+    >>> s["final"]["test_accuracy"], s["test_accuracy_gain"], s["dataset_growth"]
+    (0.6, 0.1, 4)
+    """
+    first, last = table[0], table[-1]
+    out: dict[str, Any] = {"final": dict(last), "by_iteration": {str(r["iteration"]): dict(r) for r in table}}
+    if first.get("test_accuracy") is not None and last.get("test_accuracy") is not None:
+        out["test_accuracy_gain"] = round(last["test_accuracy"] - first["test_accuracy"], 4)
+    if "dataset_size" in first and "dataset_size" in last:
+        out["dataset_growth"] = last["dataset_size"] - first["dataset_size"]
+    return out
+
+
+def to_csv(table: Sequence[dict[str, Any]]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in table:
+        writer.writerow({k: row.get(k, "") for k in COLUMNS})
+    return buf.getvalue()

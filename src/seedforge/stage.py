@@ -1,0 +1,47 @@
+"""What every `stages/<name>.py` shares: argument parsing, logging, and the error contract.
+
+A `SeedforgeError` becomes one line on stderr and exit status 1; since every output is written
+atomically at the end, a failed stage leaves nothing half-written behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from seedforge.errors import SeedforgeError
+from seedforge.io import read_json
+from seedforge.params import Params, load_params
+from seedforge.tasks import Task, get_task
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--params", type=Path, default=Path("params.yaml"))
+    return p
+
+
+def run(main: Callable[[], None]) -> None:
+    """Run a stage's main with the error contract."""
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s", stream=sys.stderr)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        main()
+    except SeedforgeError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(1)
+
+
+def params(path: Path) -> Params:
+    return load_params(path)
+
+
+def task_info(path: Path) -> tuple[Task, list[str] | None]:
+    """The task and label set that `prepare` fixed for the whole run."""
+    info: dict[str, Any] = read_json(path)
+    return get_task(info["task"]), info["labels"]

@@ -1,0 +1,35 @@
+"""evaluate@i: score iteration i's student on the seed set and the test (and dev) set."""
+
+from pathlib import Path
+
+from seedforge import evaluate, stage
+from seedforge.io import write_json, write_jsonl
+from seedforge.records import read_records
+from seedforge.students import make_student
+
+
+def main() -> None:
+    p = stage.parser(__doc__)
+    p.add_argument("--iteration", type=int, required=True)
+    p.add_argument("--model", type=Path, required=True)
+    p.add_argument(
+        "--prepared", type=Path, required=True, help="folder with seed/test/dev.jsonl and task.json"
+    )
+    p.add_argument("--out", type=Path, required=True, help="predictions.jsonl")
+    p.add_argument("--metrics", type=Path, required=True)
+    args = p.parse_args()
+    params = stage.params(args.params)
+    task, labels = stage.task_info(args.prepared / "task.json")
+    student = make_student(params.student, params.student_profile)
+    splits = {s: read_records(args.prepared / f"{s}.jsonl") for s in ("seed", "test", "dev")}
+    # One predict call: the model is loaded once for all splits.
+    predictions = iter(student.predict(args.model, [r.input for rs in splits.values() for r in rs]))
+    rows = []
+    for split, records in splits.items():
+        rows.extend(evaluate.score(task, labels, split, records, [next(predictions) for _ in records]))
+    write_jsonl(args.out, sorted(rows, key=lambda r: (r["split"], r["id"])))
+    write_json(args.metrics, evaluate.metrics(args.iteration, rows))
+
+
+if __name__ == "__main__":
+    stage.run(main)

@@ -1,0 +1,49 @@
+"""filter@i: parse the teacher's outputs into records, gate them, and write kept and rejects."""
+
+from pathlib import Path
+
+from seedforge import gates, stage
+from seedforge.io import read_jsonl, write_json, write_jsonl
+from seedforge.records import read_records, write_records
+
+
+def main() -> None:
+    p = stage.parser(__doc__)
+    p.add_argument("--iteration", type=int, required=True)
+    p.add_argument("--generations", type=Path, required=True)
+    p.add_argument("--dataset", type=Path, required=True, help="iteration i's dataset (for duplicates)")
+    p.add_argument("--task-info", type=Path, required=True)
+    p.add_argument("--kept", type=Path, required=True)
+    p.add_argument("--rejects", type=Path, required=True)
+    p.add_argument("--metrics", type=Path, required=True)
+    args = p.parse_args()
+    stage.params(args.params)  # validate the recipe even though no key is read here
+    task, labels = stage.task_info(args.task_info)
+    generations = read_jsonl(args.generations)
+    parsed, rejects = [], []
+    for generation in generations:
+        records, parse_rejects = gates.candidates(generation, task, labels, args.iteration + 1)
+        parsed.extend(records)
+        rejects.extend(parse_rejects)
+    existing = [r.id for r in read_records(args.dataset)]
+    kept, gate_rejects = gates.run_gates(
+        parsed, [gates.TaskGate(task, labels), gates.ExactDuplicate(existing)]
+    )
+    rejects.extend(gate_rejects)
+    write_records(args.kept, kept)
+    write_jsonl(args.rejects, sorted(rejects, key=lambda r: (r["call"], r["reason"], r.get("id") or "")))
+    write_json(
+        args.metrics,
+        {
+            "iteration": args.iteration,
+            "calls": len(generations),
+            "parsed": len(parsed),
+            "kept": len(kept),
+            "rejected": len(rejects),
+            "rejected_by_reason": gates.count_reasons(rejects),
+        },
+    )
+
+
+if __name__ == "__main__":
+    stage.run(main)

@@ -1,0 +1,26 @@
+"""prepare: load the seed, test and dev sets, map them to records and validate them."""
+
+from pathlib import Path
+
+from seedforge import stage
+from seedforge.io import write_json
+from seedforge.prepare import prepare
+from seedforge.records import write_records
+
+
+def main() -> None:
+    p = stage.parser(__doc__)
+    p.add_argument("--out", type=Path, required=True, help="folder for seed/test/dev.jsonl and task.json")
+    p.add_argument("--dataset", type=Path, required=True, help="iteration 0's dataset (the seed set)")
+    p.add_argument("--metrics", type=Path, required=True)
+    args = p.parse_args()
+    result = prepare(stage.params(args.params).data)
+    for split, records in result.splits.items():
+        write_records(args.out / f"{split}.jsonl", records)
+    write_json(args.out / "task.json", {"task": result.task.name, "labels": result.labels})
+    write_records(args.dataset, result.splits["seed"])
+    write_json(args.metrics, result.metrics)
+
+
+if __name__ == "__main__":
+    stage.run(main)

@@ -1,0 +1,22 @@
+"""report: one summary of every iteration (metrics) and a table for the DVC plots."""
+
+from pathlib import Path
+
+from seedforge import report, stage
+from seedforge.io import write_json, write_text
+
+
+def main() -> None:
+    p = stage.parser(__doc__)
+    p.add_argument("--metrics-dir", type=Path, required=True)
+    p.add_argument("--summary", type=Path, required=True)
+    p.add_argument("--table", type=Path, required=True)
+    args = p.parse_args()
+    params = stage.params(args.params)
+    table = report.rows(params.loop.iterations, args.metrics_dir)
+    write_json(args.summary, report.summary(table))
+    write_text(args.table, report.to_csv(table))
+
+
+if __name__ == "__main__":
+    stage.run(main)

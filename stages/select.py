@@ -1,0 +1,26 @@
+"""select@i: the seed examples to augment (those iteration i's student got wrong, or all)."""
+
+from pathlib import Path
+
+from seedforge import stage
+from seedforge.io import read_jsonl, write_json, write_jsonl
+from seedforge.select import select
+
+
+def main() -> None:
+    p = stage.parser(__doc__)
+    p.add_argument("--iteration", type=int, required=True)
+    p.add_argument("--predictions", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--metrics", type=Path, required=True)
+    args = p.parse_args()
+    params = stage.params(args.params)
+    chosen = select(read_jsonl(args.predictions), params.loop.select)
+    write_jsonl(args.out, chosen)
+    write_json(
+        args.metrics, {"iteration": args.iteration, "selected": len(chosen), "mode": params.loop.select}
+    )
+
+
+if __name__ == "__main__":
+    stage.run(main)

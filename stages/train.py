@@ -1,0 +1,49 @@
+"""train@i: fine-tune the student on iteration i's dataset, from the base model (or i-1)."""
+
+from pathlib import Path
+
+from seedforge import stage
+from seedforge.errors import SeedforgeError
+from seedforge.io import atomic_dir, write_json
+from seedforge.records import read_records
+from seedforge.students import make_student
+
+
+def main() -> None:
+    p = stage.parser(__doc__)
+    p.add_argument("--iteration", type=int, required=True)
+    p.add_argument("--dataset", type=Path, required=True)
+    p.add_argument("--task-info", type=Path, required=True)
+    p.add_argument("--models", type=Path, required=True, help="folder of per-iteration students")
+    p.add_argument("--metrics", type=Path, required=True)
+    args = p.parse_args()
+    params = stage.params(args.params)
+    _, labels = stage.task_info(args.task_info)
+    records = read_records(args.dataset)
+    if not records:
+        raise SeedforgeError(f"{args.dataset}: the dataset is empty")
+    init_from = None
+    if params.loop.init == "previous" and args.iteration > 0:
+        # Ablation only: LLM2LLM trains every iteration from the base model.
+        init_from = args.models / str(args.iteration - 1)
+        if not init_from.exists():
+            raise SeedforgeError(f"loop.init: previous student {init_from} not found")
+    student = make_student(params.student, params.student_profile)
+    out = args.models / str(args.iteration)
+    with atomic_dir(out) as tmp:
+        # The same seed every iteration: the only thing that changes between iterations is the data.
+        info = student.train(records, labels, tmp, seed=params.seed, init_from=init_from)
+    origins = {o: sum(r.origin == o for r in records) for o in ("seed", "generated")}
+    write_json(
+        args.metrics,
+        {
+            "iteration": args.iteration,
+            "dataset_size": len(records),
+            "generated_total": origins["generated"],
+            **info,
+        },
+    )
+
+
+if __name__ == "__main__":
+    stage.run(main)

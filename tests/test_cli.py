@@ -1,0 +1,34 @@
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from seedforge.cli import app
+from seedforge.params import load_params
+from tests.conftest import REPO
+
+runner = CliRunner()
+
+
+def test_iterations_rewrites_both_lists_and_keeps_comments(tmp_path: Path) -> None:
+    params = tmp_path / "params.yaml"
+    params.write_text((REPO / "params.yaml").read_text())
+    result = runner.invoke(app, ["iterations", "4", "--params", str(params)])
+    assert result.exit_code == 0, result.output
+    p = load_params(params)
+    assert p.loop.iterations == [0, 1, 2, 3, 4] and [r.next for r in p.loop.rounds] == [1, 2, 3, 4]
+    assert "# wrong (LLM2LLM) | all (ablation)" in params.read_text()
+
+
+def test_validate_reports_bad_key_in_one_line(tmp_path: Path) -> None:
+    params = tmp_path / "params.yaml"
+    params.write_text((REPO / "params.yaml").read_text().replace("  k: 4", "  k: four"))
+    result = runner.invoke(app, ["validate", "--params", str(params)])
+    assert result.exit_code == 1
+    assert "key 'loop.k'" in result.output and result.output.count("\n") == 1
+
+
+def test_exp_args() -> None:
+    result = runner.invoke(app, ["iterations", "2", "--exp-args"])
+    assert (
+        result.output.strip() == "-S 'loop.iterations=[0,1,2]' -S 'loop.rounds=[{i:0,next:1},{i:1,next:2}]'"
+    )
