@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# DVC stages run `python` and tests run `dvc`: both must be this environment's, whoever started pytest.
+os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
+os.environ["DVC_NO_ANALYTICS"] = "1"
 SHARED_DATA = REPO.parent / "shared" / "data"
 DEMO = REPO / "data" / "raw" / "demo"
 

@@ -112,7 +112,11 @@ class CausalBackend:
         model.save_pretrained(out_dir)
         tokenizer.save_pretrained(out_dir)
         write_json(out_dir / "student.json", {"kind": "causal", "task": task.name, "finetune": p.finetune})
-        return {"steps": len(losses), "final_loss": round(losses[-1], 4) if losses else None}
+        return {
+            "steps": len(losses),
+            "first_loss": round(losses[0], 4) if losses else None,
+            "final_loss": round(losses[-1], 4) if losses else None,
+        }
 
     def load(self, model_dir: Path) -> tuple[Any, Any]:
         info = read_json(model_dir / "student.json")

@@ -92,7 +92,11 @@ class ClassifierBackend:
         write_json(
             out_dir / "student.json", {"kind": "classifier", "labels": list(labels), "finetune": p.finetune}
         )
-        return {"steps": len(losses), "final_loss": round(losses[-1], 4) if losses else None}
+        return {
+            "steps": len(losses),
+            "first_loss": round(losses[0], 4) if losses else None,
+            "final_loss": round(losses[-1], 4) if losses else None,
+        }
 
     def _adapt(self, model: Any, init_from: Path | None) -> Any:
         """LoRA-wrap (or not) the base model, starting from a previous iteration if asked."""

