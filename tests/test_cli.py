@@ -32,3 +32,22 @@ def test_exp_args() -> None:
     assert (
         result.output.strip() == "-S 'loop.iterations=[0,1,2]' -S 'loop.rounds=[{i:0,next:1},{i:1,next:2}]'"
     )
+
+
+def test_exp_args_are_accepted_by_dvc_overrides(tmp_path: Path) -> None:
+    """The printed -S arguments, applied by DVC's own override code, give a valid 3-round recipe."""
+    import shlex
+
+    from dvc.utils.hydra import apply_overrides
+
+    params = tmp_path / "params.yaml"
+    params.write_text((REPO / "params.yaml").read_text())
+    printed = runner.invoke(app, ["iterations", "3", "--exp-args"]).output
+    overrides = [arg for arg in shlex.split(printed) if arg != "-S"]
+    apply_overrides(params, overrides)
+    loop = load_params(params).loop
+    assert loop.iterations == [0, 1, 2, 3] and [(r.i, r.next) for r in loop.rounds] == [
+        (0, 1),
+        (1, 2),
+        (2, 3),
+    ]

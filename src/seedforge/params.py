@@ -197,7 +197,8 @@ class Params(Strict):
             ("student", self.student, self.students),
         ):
             if name not in table:
-                raise ValueError(f"unknown {key} profile {name!r} (profiles: {', '.join(sorted(table))})")
+                profiles = ", ".join(sorted(table))
+                raise ValueError(f"key {key!r}: unknown {key} profile {name!r} (profiles: {profiles})")
         return self
 
     @property
@@ -236,6 +237,8 @@ def describe_error(e: ValidationError) -> str:
     """The first validation error as `key 'a.b.c': what was expected (got ...)`."""
     err = e.errors()[0]
     loc = _dotted(err["loc"])
+    if not loc and err["type"] == "value_error":  # a whole-recipe check names its own key
+        return err["msg"].removeprefix("Value error, ")
     key = f"key {loc!r}" if loc else "top level"
     if err["type"] == "extra_forbidden":
         allowed = _allowed_keys(err["loc"][:-1])

@@ -71,7 +71,8 @@ def build(pairs: Sequence[tuple[str, str]], params: TinyTeacher, seed: int, out_
     tokenizer = tinylm.train_tokenizer([p + "\n" + t for p, t in pairs], config.vocab_size)
     model = tinylm.build_model(tokenizer, config)
     chat = [(tinylm.chat_prompt(tokenizer, prompt), target) for prompt, target in pairs]
-    longest = max(len(tokenizer(p + t)["input_ids"]) for p, t in chat)
+    # Tokenised as training sees them: prompt and target separately, plus the EOS it appends.
+    longest = max(len(tokenizer(p)["input_ids"]) + len(tokenizer(t)["input_ids"]) + 1 for p, t in chat)
     if longest > config.context_length:
         raise SeedforgeError(
             f"tiny_teacher.context_length: a training prompt is {longest} tokens; raise it above that"

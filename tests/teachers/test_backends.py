@@ -199,3 +199,65 @@ def test_hub_gguf_offline_says_how_to_provide_the_file(monkeypatch, tmp_path: Pa
         "teachers.qwen05b.hub: cannot fetch Qwen/Qwen2.5-0.5B-Instruct-GGUF/qwen2.5-0.5b-instruct-q4_k_m.gguf"
     )
     assert "teachers.qwen05b.model" in msg and "\n" not in msg
+
+
+def test_generate_stage_over_http_never_writes_the_key(server: str, tmp_path: Path, monkeypatch) -> None:
+    """The generate stage with an OpenAI-compatible teacher: outputs, metrics and logs hold no key."""
+    import yaml
+
+    from seedforge.io import read_jsonl, write_json, write_jsonl
+    from tests.conftest import REPO
+
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["teachers"]["local"] = {
+        "backend": "openai",
+        "base_url": server,
+        "model": "tiny",
+        "api_key_env": "SEEDFORGE_TEST_KEY",
+        "max_tokens": 48,
+    }
+    params["teacher"] = "local"
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    write_jsonl(
+        tmp_path / "selected.jsonl",
+        [
+            {"id": "a1", "input": "my parcel is late", "output": "delivery", "prediction": "billing"},
+            {"id": "b2", "input": "reset my password", "output": "account", "prediction": "technical"},
+        ],
+    )
+    write_json(
+        tmp_path / "task.json",
+        {"task": "classification", "labels": ["account", "billing", "delivery", "technical"]},
+    )
+    env = {**__import__("os").environ, "SEEDFORGE_TEST_KEY": SECRET}
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "stages.generate",
+            "--params",
+            str(tmp_path / "params.yaml"),
+            "--iteration",
+            "0",
+            "--selected",
+            str(tmp_path / "selected.jsonl"),
+            "--task-info",
+            str(tmp_path / "task.json"),
+            "--cache",
+            str(tmp_path / "cache"),
+            "--out",
+            str(tmp_path / "generations.jsonl"),
+            "--metrics",
+            str(tmp_path / "metrics.json"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert out.returncode == 0, out.stderr
+    rows = read_jsonl(tmp_path / "generations.jsonl")
+    assert [r["parent_id"] for r in sorted(rows, key=lambda r: r["parent_id"])] == ["a1", "b2"]
+    assert all(r["teacher"] == {"profile": "local", "backend": "openai", "model": "tiny"} for r in rows)
+    written = [p.read_text() for p in tmp_path.rglob("*") if p.is_file()] + [out.stdout, out.stderr]
+    assert not any(SECRET in text for text in written)

@@ -1,0 +1,86 @@
+"""Wall time of every stage of the default pipeline, a no-op `dvc repro`, and our generate stage
+against raw llama-cpp-python on the same prompts (one run, so the ratio is what to compare).
+
+    .venv/bin/python bench/stages.py            # or: make bench
+
+It copies the project into a temporary directory (a fresh git + DVC repo, empty caches) and runs
+each stage there with `dvc repro --single-item`, in pipeline order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"]
+os.environ["DVC_NO_ANALYTICS"] = "1"
+
+from seedforge.params import load_params  # noqa: E402
+from tests.conftest import copy_project  # noqa: E402
+
+
+def timed(cmd: list[str], cwd: Path) -> float:
+    start = time.perf_counter()
+    out = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed:\n{out.stdout}\n{out.stderr}")
+    return time.perf_counter() - start
+
+
+def raw_llamacpp(project: Path) -> float:
+    """The same prompts and sampling as generate@0, straight through llama-cpp-python."""
+    from llama_cpp import Llama
+
+    params = load_params(project / "params.yaml")
+    t = params.teacher_profile
+    rows = [json.loads(line) for line in (project / "data/iterations/0/generations.jsonl").open()]
+    start = time.perf_counter()
+    llm = Llama(model_path=str(project / t.model), n_ctx=t.n_ctx, verbose=False)
+    for row in rows:
+        llm.create_chat_completion(
+            messages=[{"role": "user", "content": row["prompt"]}],
+            temperature=t.temperature,
+            top_p=t.top_p,
+            max_tokens=t.max_tokens,
+            repeat_penalty=t.repeat_penalty,
+            seed=row["generation"]["seed"],
+        )
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        project = copy_project(Path(tmp))
+        params = load_params(project / "params.yaml")
+        order = ["prepare", "tiny_teacher"]
+        for i in params.loop.iterations:
+            order += [f"train@{i}", f"evaluate@{i}"]
+            if i < len(params.loop.rounds):
+                order += [f"select@{i}", f"generate@{i}", f"filter@{i}", f"merge@{i}"]
+        order.append("report")
+        times = {stage: timed(["dvc", "repro", "--single-item", stage], project) for stage in order}
+        noop = timed(["dvc", "repro"], project)
+        raw = raw_llamacpp(project)
+        calls = sum(1 for _ in (project / "data/iterations/0/generations.jsonl").open())
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+        print("| stage | wall s |\n|---|---|")
+        for stage, seconds in times.items():
+            print(f"| {stage} | {seconds:.1f} |")
+        print(f"| **all stages** | **{sum(times.values()):.1f}** |")
+        print(f"| no-op `dvc repro` | {noop:.1f} |")
+        print(
+            f"\ngenerate@0: {calls} calls; stage {times['generate@0']:.1f} s, raw llama-cpp-python "
+            f"(load + same calls) {raw:.1f} s, ratio {times['generate@0'] / raw:.1f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""Bad input through `dvc repro`: one line naming the file/row/key, non-zero exit, nothing written."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import copy_project
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return copy_project(tmp_path_factory.mktemp("errors"))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "error"),
+    [
+        (
+            "teacher: tiny\n",
+            "teacher: gpt9\n",
+            "error: params.yaml: key 'teacher': unknown teacher profile 'gpt9' "
+            "(profiles: llama70b, qwen05b, tiny, tiny_cool)",
+        ),
+        (
+            "student: minilm\n",
+            "student: bert9\n",
+            "error: params.yaml: key 'student': unknown student profile 'bert9'",
+        ),
+        (
+            "output: label}\n  dev:",
+            "output: intent}\n  dev:",
+            "error: data/raw/demo/test.csv: row 1: missing column 'intent' (columns: text, label)",
+        ),
+        (
+            "seed: {path: data/raw/demo/seed.csv",
+            "seed: {path: data/raw/demo/nope.csv",
+            "error: data/raw/demo/nope.csv: file not found",
+        ),
+    ],
+)
+def test_bad_recipe_fails_prepare_cleanly(
+    clean: Path, tmp_path: Path, old: str, new: str, error: str
+) -> None:
+    project = tmp_path / "p"
+    subprocess.run(["cp", "-a", str(clean), str(project)], check=True)
+    params = (project / "params.yaml").read_text()
+    assert old in params
+    (project / "params.yaml").write_text(params.replace(old, new, 1))
+    out = subprocess.run(["dvc", "repro", "prepare"], cwd=project, capture_output=True, text=True)
+    assert out.returncode != 0
+    ours = [line for line in (out.stdout + out.stderr).splitlines() if line.startswith("error: ")]
+    assert len(ours) == 1 and ours[0].startswith(error), out.stderr
+    assert not (project / "data" / "prepared").exists()
+    assert not (project / "data" / "iterations").exists()
+
+
+def test_a_test_label_missing_from_the_seed_set(clean: Path, tmp_path: Path) -> None:
+    project = tmp_path / "p"
+    subprocess.run(["cp", "-a", str(clean), str(project)], check=True)
+    test_csv = project / "data" / "raw" / "demo" / "test.csv"
+    lines = test_csv.read_text().splitlines()
+    lines[3] = lines[3].rsplit(",", 1)[0] + ",refunds"
+    test_csv.write_text("\n".join(lines) + "\n")
+    out = subprocess.run(["dvc", "repro", "prepare"], cwd=project, capture_output=True, text=True)
+    assert out.returncode != 0
+    assert (
+        "error: data/raw/demo/test.csv: row 3: column 'label': label 'refunds' is not in the seed set's "
+        "labels (account, billing, delivery, technical)"
+    ) in out.stderr
