@@ -93,3 +93,15 @@ def test_missing_file_and_bad_yaml(tmp_path: Path) -> None:
     bad.write_text("loop: [\n")
     with pytest.raises(SeedforgeError, match=r"params.yaml:\d+: invalid YAML"):
         load_params(bad)
+
+
+def test_tiny_teacher_params_mirror_tinyconfig() -> None:
+    """tiny_teacher.build passes the section straight to TinyConfig: the fields must stay in step."""
+    import dataclasses
+
+    from seedforge.params import TinyTeacher
+    from seedforge.tinylm import TinyConfig
+
+    assert set(TinyTeacher.model_fields) - {"pairs"} == {f.name for f in dataclasses.fields(TinyConfig)} - {
+        "seed"
+    }

@@ -56,18 +56,8 @@ def build(pairs: Sequence[tuple[str, str]], params: TinyTeacher, seed: int, out_
     """Train the tiny teacher on `pairs` and write `model.gguf` (plus the HF folder) to `out_dir`."""
     from seedforge import tinylm
 
-    config = tinylm.TinyConfig(
-        vocab_size=params.vocab_size,
-        hidden_size=params.hidden_size,
-        num_layers=params.num_layers,
-        num_heads=params.num_heads,
-        intermediate_size=params.intermediate_size,
-        context_length=params.context_length,
-        steps=params.steps,
-        batch_size=params.batch_size,
-        learning_rate=params.learning_rate,
-        seed=seed,
-    )
+    # The params section mirrors TinyConfig field for field, plus how many prompts to render.
+    config = tinylm.TinyConfig(**params.model_dump(exclude={"pairs"}), seed=seed)
     tokenizer = tinylm.train_tokenizer([p + "\n" + t for p, t in pairs], config.vocab_size)
     model = tinylm.build_model(tokenizer, config)
     chat = [(tinylm.chat_prompt(tokenizer, prompt), target) for prompt, target in pairs]

@@ -104,3 +104,56 @@ def lora_config(profile: Any, task_type: str) -> Any:
         lora_dropout=lora.dropout,
         target_modules=lora.target_modules,
     )
+
+
+def adapt(model: Any, profile: Any, task_type: str, init_from: Path | None, auto_class: Any) -> Any:
+    """LoRA-wrap the base model (or train it fully), continuing a saved student if `init_from`."""
+    if profile.finetune == "full":
+        return auto_class.from_pretrained(init_from) if init_from is not None else model
+    from peft import PeftModel, get_peft_model
+
+    if init_from is not None:
+        return PeftModel.from_pretrained(model, init_from, is_trainable=True)
+    return get_peft_model(model, lora_config(profile, task_type))
+
+
+def load_saved(model_dir: Path, base: Callable[[], tuple[Any, Any]], auto_class: Any) -> tuple[Any, Any]:
+    """(tokenizer, model) of a saved student: a whole model, or the base plus its adapter."""
+    from seedforge.io import read_json
+
+    if read_json(model_dir / "student.json")["finetune"] == "full":
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(model_dir), auto_class.from_pretrained(model_dir)
+    from peft import PeftModel
+
+    tokenizer, model = base()
+    return tokenizer, PeftModel.from_pretrained(model, model_dir)
+
+
+def fit(
+    model: Any,
+    make_batch: Callable[[list[int]], dict[str, Any]],
+    n: int,
+    profile: Any,
+    generator: torch.Generator,
+    device: str,
+) -> dict[str, Any]:
+    """AdamW over the trainable weights for `profile.epochs` shuffled passes over n examples."""
+    import torch
+
+    model.to(device).train()
+    optim = torch.optim.AdamW([w for w in model.parameters() if w.requires_grad], lr=profile.learning_rate)
+    losses = []
+    for _ in range(profile.epochs):
+        for batch in batches(n, profile.batch_size, generator):
+            out = model(**{k: v.to(device) for k, v in make_batch(batch).items()})
+            out.loss.backward()
+            optim.step()
+            optim.zero_grad()
+            losses.append(out.loss.item())
+    return {
+        "steps": len(losses),
+        "first_loss": round(losses[0], 4) if losses else None,
+        "final_loss": round(losses[-1], 4) if losses else None,
+    }

@@ -13,9 +13,10 @@ from seedforge.io import read_json, write_json
 from seedforge.params import CausalStudent
 from seedforge.records import Record
 from seedforge.students.base import (
-    batches,
+    adapt,
+    fit,
     load_error,
-    lora_config,
+    load_saved,
     pick_device,
     resolve_model,
     seed_everything,
@@ -78,65 +79,34 @@ class CausalBackend:
         seed: int,
         init_from: Path | None = None,
     ) -> dict[str, Any]:
-        import torch
+        from transformers import AutoModelForCausalLM
 
         p = self.profile
         generator = seed_everything(seed)
-        device = pick_device(p.device)
         tokenizer, model = self._base()
-        if p.finetune == "lora":
-            from peft import PeftModel, get_peft_model
-
-            if init_from is not None:
-                model = PeftModel.from_pretrained(model, init_from, is_trainable=True)
-            else:
-                model = get_peft_model(model, lora_config(p, "CAUSAL_LM"))
-        elif init_from is not None:
-            from transformers import AutoModelForCausalLM
-
-            model = AutoModelForCausalLM.from_pretrained(init_from)
-        model.to(device).train()
+        model = adapt(model, p, "CAUSAL_LM", init_from, AutoModelForCausalLM)
         task = get_task(records[0].task)
         # A leading space keeps the answer a separate word for BPE tokenisers.
         pairs = [(task.student_prompt(r.input), " " + r.output) for r in records]
-        optim = torch.optim.AdamW([w for w in model.parameters() if w.requires_grad], lr=p.learning_rate)
-        losses = []
-        for _ in range(p.epochs):
-            for batch in batches(len(pairs), p.batch_size, generator):
-                enc = completion_batch(tokenizer, [pairs[i] for i in batch], p.max_length)
-                out = model(**{k: v.to(device) for k, v in enc.items()})
-                out.loss.backward()
-                optim.step()
-                optim.zero_grad()
-                losses.append(out.loss.item())
+
+        def make_batch(batch: list[int]) -> dict[str, Any]:
+            return completion_batch(tokenizer, [pairs[i] for i in batch], p.max_length)
+
+        info = fit(model, make_batch, len(pairs), p, generator, pick_device(p.device))
         model.save_pretrained(out_dir)
         tokenizer.save_pretrained(out_dir)
         write_json(out_dir / "student.json", {"kind": "causal", "task": task.name, "finetune": p.finetune})
-        return {
-            "steps": len(losses),
-            "first_loss": round(losses[0], 4) if losses else None,
-            "final_loss": round(losses[-1], 4) if losses else None,
-        }
-
-    def load(self, model_dir: Path) -> tuple[Any, Any]:
-        info = read_json(model_dir / "student.json")
-        if info["finetune"] == "full":
-            from transformers import AutoModelForCausalLM, AutoTokenizer
-
-            return AutoTokenizer.from_pretrained(model_dir), AutoModelForCausalLM.from_pretrained(model_dir)
-        from peft import PeftModel
-
-        tokenizer, base = self._base()
-        return tokenizer, PeftModel.from_pretrained(base, model_dir)
+        return info
 
     def predict(self, model_dir: Path, inputs: Sequence[str]) -> list[str]:
         """Greedy continuations (one at a time: left padding differs across architectures)."""
         import torch
+        from transformers import AutoModelForCausalLM
 
         p = self.profile
         device = pick_device(p.device)
         task = get_task(read_json(model_dir / "student.json")["task"])
-        tokenizer, model = self.load(model_dir)
+        tokenizer, model = load_saved(model_dir, self._base, AutoModelForCausalLM)
         model.to(device).eval()
         out = []
         with torch.no_grad():

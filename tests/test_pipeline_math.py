@@ -1,0 +1,82 @@
+"""The second task and student kinds through DVC: GSM8K-form math with a causal-LM student."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from seedforge.io import read_json, read_jsonl
+from seedforge.records import read_records
+from seedforge.tasks import Example, get_task
+from tests.conftest import copy_project, shared
+
+pytestmark = pytest.mark.slow
+
+
+def test_gsm8k_round_with_a_causal_student(tmp_path: Path) -> None:
+    from seedforge import tinylm
+
+    # A causal student that loads by local path, as any hub model would by id.
+    texts = [
+        row["question"] + "\n" + row["answer"] for row in read_jsonl(shared("gsm8k", "train.jsonl"))[:200]
+    ]
+    tok = tinylm.train_tokenizer(texts, 600)
+    tinylm.save(tinylm.build_model(tok, tinylm.TinyConfig(context_length=512)), tok, tmp_path / "base")
+
+    project = copy_project(tmp_path / "project")
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["data"] = {
+        "task": "math",
+        "template": "prompts/math.jinja",
+        "seed": {
+            "path": str(shared("gsm8k", "train.jsonl")),
+            "input": "question",
+            "output": "answer",
+            "limit": 12,
+        },
+        "test": {
+            "path": str(shared("gsm8k", "test.jsonl")),
+            "input": "question",
+            "output": "answer",
+            "limit": 10,
+        },
+        "dev": None,
+    }
+    params["loop"].update(iterations=[0, 1], rounds=[{"i": 0, "next": 1}], k=1)
+    params["tiny_teacher"].update(steps=60, pairs=48, context_length=2048)
+    params["teachers"]["tiny"].update(n_ctx=2048, max_tokens=200)
+    params["students"]["tiny_causal"] = {
+        "kind": "causal",
+        "model": str(tmp_path / "base"),
+        "finetune": "full",
+        "epochs": 1,
+        "batch_size": 4,
+        "learning_rate": 1e-3,
+        "max_length": 256,
+        "max_new_tokens": 12,
+    }
+    params["student"] = "tiny_causal"
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    out = subprocess.run(["dvc", "repro", "merge@0"], cwd=project, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+    it0 = project / "data" / "iterations" / "0"
+    assert read_json(project / "data" / "prepared" / "task.json") == {"task": "math", "labels": None}
+    assert (project / "models" / "student" / "0" / "model.safetensors").exists()
+    predictions = read_jsonl(it0 / "predictions.jsonl")
+    assert {p["split"] for p in predictions} == {"seed", "test"} and len(predictions) == 22
+    # Causal predictions are free text; the evaluator extracted (or failed to extract) a number.
+    assert all(isinstance(p["prediction"], str) for p in predictions)
+    wrong = sorted(p["id"] for p in predictions if p["split"] == "seed" and not p["correct"])
+    assert [s["id"] for s in read_jsonl(it0 / "selected.jsonl")] == wrong
+    generations = read_jsonl(it0 / "generations.jsonl")
+    assert len(generations) == len(wrong) and all("Question:" in g["prompt"] for g in generations)
+    kept = read_records(it0 / "kept.jsonl")
+    math = get_task("math")
+    assert all(math.validate(Example(r.input, r.output), None) == (True, "ok") for r in kept)
+    f = read_json(project / "metrics" / "filter" / "0.json")
+    assert f["calls"] == len(wrong) and f["kept"] == len(kept)
+    assert len(read_records(project / "data" / "iterations" / "1" / "dataset.jsonl")) == 12 + len(kept)
