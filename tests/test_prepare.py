@@ -117,6 +117,21 @@ def test_test_label_missing_from_seed(tmp_path: Path) -> None:
         prepare(data)
 
 
+def test_hub_source_loads_through_datasets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real `datasets.load_dataset` path, given a local folder where a user gives a hub id."""
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "my_dataset"
+    folder.mkdir()
+    rows = [{"sentence": f"review {i}", "label": "pos" if i % 2 else "neg"} for i in range(6)]
+    (folder / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (folder / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[:2]))
+    seed = Source(hub=str(folder), split="train", input="sentence", output="label")
+    test = Source(hub=str(folder), split="test", input="sentence", output="label")
+    out = prepare(Data(seed=seed, test=test))
+    assert out.labels == ["neg", "pos"] and len(out.splits["seed"]) == 6 and len(out.splits["test"]) == 2
+
+
 def test_hub_source_without_network_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

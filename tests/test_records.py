@@ -28,8 +28,8 @@ def test_schema_errors_name_file_line_and_field(tmp_path: Path) -> None:
     path = tmp_path / "d.jsonl"
     good = Record.seed("classification", "x", "a").to_row()
     bad = dict(good, origin="invented")
-    path.write_text("\n".join(__import__("json").dumps(r) for r in (good, bad)) + "\n")
-    with pytest.raises(SeedforgeError, match=r"d.jsonl:2: field 'origin'"):
+    path.write_text("\n\n".join(__import__("json").dumps(r) for r in (good, bad)) + "\n")
+    with pytest.raises(SeedforgeError, match=r"d\.jsonl:3: field 'origin'"):
         read_records(path)
 
 

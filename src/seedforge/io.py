@@ -79,12 +79,11 @@ def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> int:
     return n
 
 
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Read JSONL; a bad line is a one-line error naming the file and line."""
+def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank line; a bad line names the file and line."""
     path = Path(path)
     if not path.exists():
         raise SeedforgeError(f"{path}: file not found")
-    rows: list[dict[str, Any]] = []
     with path.open(encoding="utf-8") as f:
         for lineno, line in enumerate(f, start=1):
             if not line.strip():
@@ -95,8 +94,11 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
                 raise SeedforgeError(f"{path}:{lineno}: invalid JSON ({e.msg})") from None
             if not isinstance(row, dict):
                 raise SeedforgeError(f"{path}:{lineno}: expected a JSON object per line")
-            rows.append(row)
-    return rows
+            yield lineno, row
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [row for _, row in iter_jsonl(path)]
 
 
 def read_json(path: Path) -> Any:

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from seedforge.errors import SeedforgeError
-from seedforge.io import dumps, read_jsonl, write_jsonl
+from seedforge.io import dumps, iter_jsonl, write_jsonl
 
 Origin = Literal["seed", "generated", "annotated"]
 
@@ -95,7 +95,7 @@ def write_records(path: Path, records: Iterable[Record]) -> int:
 def read_records(path: Path) -> list[Record]:
     """Read a dataset file; a row that does not fit the schema names the file, line and field."""
     records = []
-    for lineno, row in enumerate(read_jsonl(path), start=1):
+    for lineno, row in iter_jsonl(path):
         try:
             records.append(Record.model_validate(row))
         except ValidationError as e:
