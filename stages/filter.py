@@ -19,30 +19,13 @@ def main() -> None:
     args = p.parse_args()
     stage.params(args.params)  # validate the recipe even though no key is read here
     task, labels = stage.task_info(args.task_info)
-    generations = read_jsonl(args.generations)
-    parsed, rejects = [], []
-    for generation in generations:
-        records, parse_rejects = gates.candidates(generation, task, labels, args.iteration + 1)
-        parsed.extend(records)
-        rejects.extend(parse_rejects)
     existing = [r.id for r in read_records(args.dataset)]
-    kept, gate_rejects = gates.run_gates(
-        parsed, [gates.TaskGate(task, labels), gates.ExactDuplicate(existing)]
+    kept, rejects, counts = gates.filter_generations(
+        read_jsonl(args.generations), task, labels, existing, args.iteration
     )
-    rejects.extend(gate_rejects)
     write_records(args.kept, kept)
-    write_jsonl(args.rejects, sorted(rejects, key=lambda r: (r["call"], r["reason"], r.get("id") or "")))
-    write_json(
-        args.metrics,
-        {
-            "iteration": args.iteration,
-            "calls": len(generations),
-            "parsed": len(parsed),
-            "kept": len(kept),
-            "rejected": len(rejects),
-            "rejected_by_reason": gates.count_reasons(rejects),
-        },
-    )
+    write_jsonl(args.rejects, rejects)
+    write_json(args.metrics, counts)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-from seedforge.gates import ExactDuplicate, TaskGate, candidates, count_reasons, run_gates
+from seedforge.gates import ExactDuplicate, TaskGate, candidates, count_reasons, filter_generations, run_gates
 from seedforge.records import Record
 from seedforge.tasks import get_task
 
@@ -64,3 +64,23 @@ def test_gates_reject_with_reasons_and_keep_the_rest() -> None:
 def test_output_with_no_examples_is_counted() -> None:
     records, rejects = candidates(generation("I cannot help with that."), TASK, LABELS, iteration=1)
     assert records == [] and [r["reason"] for r in rejects] == ["parse:no_examples"]
+
+
+def test_filter_generations_counts_every_candidate() -> None:
+    existing = [Record.seed("classification", "My card was billed twice for one order", "billing").id]
+    kept, rejects, counts = filter_generations([generation(RAW)], TASK, LABELS, existing, iteration=0)
+    assert [r.input for r in kept] == ["the courier left my box in the rain"]
+    assert counts == {
+        "iteration": 0,
+        "calls": 1,
+        "parsed": 3,
+        "kept": 1,
+        "rejected": 3,
+        "rejected_by_reason": {
+            "duplicate:dataset": 1,
+            "invalid:label_not_in_set": 1,
+            "parse:missing_field:label": 1,
+        },
+    }
+    assert all(r.iteration == 1 for r in kept)  # they enter the next iteration's dataset
+    assert [r["reason"] for r in rejects] == sorted(counts["rejected_by_reason"])  # sorted by call, reason

@@ -8,7 +8,7 @@ Later gates (embedding near-duplicates, test leakage) plug in as more callables.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from seedforge.gates.exact import ExactDuplicate
@@ -18,7 +18,7 @@ from seedforge.tasks import Task
 
 Gate = Callable[[Record], tuple[bool, str]]
 
-__all__ = ["ExactDuplicate", "Gate", "TaskGate", "candidates", "run_gates"]
+__all__ = ["ExactDuplicate", "Gate", "TaskGate", "candidates", "filter_generations", "run_gates"]
 
 
 def candidates(
@@ -87,3 +87,33 @@ def _call(record: Record) -> str | None:
 
 def count_reasons(rejects: Sequence[dict[str, Any]]) -> dict[str, int]:
     return dict(sorted(Counter(r["reason"] for r in rejects).items()))
+
+
+def filter_generations(
+    generations: Sequence[dict[str, Any]],
+    task: Task,
+    labels: Sequence[str] | None,
+    existing_ids: Iterable[str],
+    iteration: int,
+) -> tuple[list[Record], list[dict[str, Any]], dict[str, Any]]:
+    """Round `iteration`'s teacher outputs -> (kept records, rejects, counts).
+
+    Parse failures, task validation (label in set, answer extractable) and exact duplicates of
+    the dataset or of each other are each a reason; the first gate to say no names it.
+    """
+    parsed, rejects = [], []
+    for generation in generations:
+        records, parse_rejects = candidates(generation, task, labels, iteration + 1)
+        parsed.extend(records)
+        rejects.extend(parse_rejects)
+    kept, gate_rejects = run_gates(parsed, [TaskGate(task, labels), ExactDuplicate(existing_ids)])
+    rejects = sorted(rejects + gate_rejects, key=lambda r: (r["call"], r["reason"], r.get("id") or ""))
+    counts = {
+        "iteration": iteration,
+        "calls": len(generations),
+        "parsed": len(parsed),
+        "kept": len(kept),
+        "rejected": len(rejects),
+        "rejected_by_reason": count_reasons(rejects),
+    }
+    return kept, rejects, counts
