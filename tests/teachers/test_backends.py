@@ -261,3 +261,24 @@ def test_generate_stage_over_http_never_writes_the_key(server: str, tmp_path: Pa
     assert all(r["teacher"] == {"profile": "local", "backend": "openai", "model": "tiny"} for r in rows)
     written = [p.read_text() for p in tmp_path.rglob("*") if p.is_file()] + [out.stdout, out.stderr]
     assert not any(SECRET in text for text in written)
+
+
+def test_cache_fingerprint_tells_a_rebuilt_gguf_from_the_old_one(tmp_path: Path) -> None:
+    """A retrained teacher written to the same file name must not be served the old one's calls."""
+    from seedforge.teachers import call_key
+
+    path = tmp_path / "model.gguf"
+    teacher = make_teacher("tiny", LlamaCppTeacher(backend="llamacpp", model=str(path)))
+    request = Request(prompt=PROMPT, seed=0)
+    path.write_bytes(b"GGUF" + bytes(3 << 20))
+    before = call_key(teacher, request)
+    assert call_key(teacher, request) == before  # stable while the file is unchanged
+    path.write_bytes(b"GGUF" + bytes(3 << 20) + b"x")  # same name, a different model
+    assert call_key(teacher, request) != before
+    hub = make_teacher(
+        "q", LlamaCppTeacher(backend="llamacpp", hub=HubFile(repo_id="o/r", filename="f.gguf"))
+    )
+    assert hub.fingerprint() == "hub:o/r/f.gguf@main"  # no download needed to key the cache
+    a = openai_teacher("http://127.0.0.1:1/v1")
+    b = openai_teacher("http://127.0.0.1:2/v1")
+    assert call_key(a, request) != call_key(b, request)

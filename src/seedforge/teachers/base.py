@@ -39,24 +39,29 @@ class Teacher(Protocol):
         """Generation params that change outputs (recorded in records and cache keys)."""
         ...
 
+    def fingerprint(self) -> str:
+        """Identifies the exact model behind `model_id` for the call cache, without loading it."""
+        ...
+
     def load(self) -> None: ...
 
     def generate(self, batch: Sequence[Request]) -> list[Generation]: ...
 
 
 def call_key(teacher: Teacher, request: Request) -> str:
-    """Cache key of one call: backend, model, generation params, sample index and prompt.
+    """Cache key of one call: backend, model fingerprint, generation params, sample index, prompt.
 
     >>> class T:
-    ...     backend, model_id = "llamacpp", "m.gguf"
+    ...     backend = "llamacpp"
+    ...     def fingerprint(self): return "m.gguf:1234:abcd"
     ...     def sampling(self): return {"temperature": 0.8}
     >>> call_key(T(), Request(prompt="hi", seed=1))
-    'f7ec5263cd11e71cb62e051aafaa0fb9'
+    'e2bc095e14aa1169bb03e7e84a4848fd'
     """
     payload = dumps(
         {
             "backend": teacher.backend,
-            "model": teacher.model_id,
+            "model": teacher.fingerprint(),
             "params": teacher.sampling(),
             "seed": request.seed,
             "sample": request.sample,

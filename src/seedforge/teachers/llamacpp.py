@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,26 @@ class LlamaCppBackend:
             "repeat_penalty": p.repeat_penalty,
             "chat": p.chat,
         }
+
+    def fingerprint(self) -> str:
+        """A hub file by repo, name and revision; a local GGUF by name, size and its two ends.
+
+        Hashing the first and last MiB (not the whole file) keeps this instant for 40 GB models
+        while still telling a retrained or re-quantised file from the one it replaced.
+        """
+        p = self.params
+        if p.hub is not None:
+            return f"hub:{p.hub.repo_id}/{p.hub.filename}@{p.hub.revision or 'main'}"
+        path = self.root / (p.model or "")
+        if not path.exists():
+            raise SeedforgeError(f"teachers.{self.profile}.model: GGUF file not found: {p.model}")
+        size = path.stat().st_size
+        digest = hashlib.sha256(str(size).encode())
+        with path.open("rb") as f:
+            digest.update(f.read(1 << 20))
+            f.seek(max(0, size - (1 << 20)))
+            digest.update(f.read(1 << 20))
+        return f"{path.name}:{size}:{digest.hexdigest()[:16]}"
 
     def model_path(self) -> Path:
         """The GGUF to load: the local path, or the hub file fetched into the Hugging Face cache."""

@@ -34,6 +34,9 @@ class OpenAIBackend:
             **({"extra_body": p.extra_body} if p.extra_body else {}),
         }
 
+    def fingerprint(self) -> str:
+        return f"{self.params.base_url.rstrip('/')}|{self.params.model}"
+
     def _api_key(self) -> str:
         name = self.params.api_key_env
         if name is None:
