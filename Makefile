@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 LLAMA_CPP_VERSION := 0.3.36
+# torch==2.13.0 goes first, through pip (which knows this machine's local CPU wheel): a later
+# torch>=2.3 is then already satisfied and no CUDA build is pulled.
 # llama-cpp-python has no CPU wheel on PyPI and compiles with -march=native (~8 min on 2 cores),
 # so the built wheel is cached per CPU model and flags, outside the repo.
 CPU_KEY := $(shell (grep -m1 '^model name' /proc/cpuinfo; grep -m1 '^flags' /proc/cpuinfo) 2>/dev/null | sha256sum | cut -c1-12)
@@ -19,14 +21,15 @@ setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q uv torch==2.13.0
 	@if ! ls $(WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1; then \
 	  echo "building llama-cpp-python $(LLAMA_CPP_VERSION) once for this CPU (about 8 minutes)"; \
 	  mkdir -p $(WHEELS) && CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
 	  $(BIN)/pip wheel -q --no-deps llama-cpp-python==$(LLAMA_CPP_VERSION) -w $(WHEELS); \
 	fi
-	$(BIN)/pip install -q --find-links $(WHEELS) "llama-cpp-python[server]==$(LLAMA_CPP_VERSION)" -e '.[all]'
+	@# uv installs the rest from its cache in seconds; it keeps the torch already installed.
+	$(BIN)/uv pip install -q --python $(BIN)/python --find-links $(WHEELS) \
+	  "llama-cpp-python[server]==$(LLAMA_CPP_VERSION)" -e '.[all]'
 	touch $@
 
 repro: setup
