@@ -4,6 +4,7 @@ from pathlib import Path
 
 from seedforge import evaluate, stage
 from seedforge.io import write_json, write_jsonl
+from seedforge.params import load_params
 from seedforge.records import read_records
 from seedforge.students import make_student
 
@@ -18,7 +19,7 @@ def main() -> None:
     p.add_argument("--out", type=Path, required=True, help="predictions.jsonl")
     p.add_argument("--metrics", type=Path, required=True)
     args = p.parse_args()
-    params = stage.params(args.params)
+    params = load_params(args.params)
     task, labels = stage.task_info(args.prepared / "task.json")
     student = make_student(params.student, params.student_profile)
     splits = {s: read_records(args.prepared / f"{s}.jsonl") for s in ("seed", "test", "dev")}

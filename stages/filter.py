@@ -4,6 +4,7 @@ from pathlib import Path
 
 from seedforge import gates, stage
 from seedforge.io import read_jsonl, write_json, write_jsonl
+from seedforge.params import load_params
 from seedforge.records import read_records, write_records
 
 
@@ -17,7 +18,7 @@ def main() -> None:
     p.add_argument("--rejects", type=Path, required=True)
     p.add_argument("--metrics", type=Path, required=True)
     args = p.parse_args()
-    stage.params(args.params)  # validate the recipe even though no key is read here
+    load_params(args.params)  # validate the recipe even though no key is read here
     task, labels = stage.task_info(args.task_info)
     existing = [r.id for r in read_records(args.dataset)]
     kept, rejects, counts = gates.filter_generations(

@@ -5,6 +5,7 @@ from pathlib import Path
 from seedforge import generate, stage
 from seedforge.cache import CallCache
 from seedforge.io import read_jsonl, write_json, write_jsonl
+from seedforge.params import load_params
 from seedforge.prompts import load_template
 from seedforge.teachers import make_teacher
 
@@ -18,7 +19,7 @@ def main() -> None:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--metrics", type=Path, required=True)
     args = p.parse_args()
-    params = stage.params(args.params)
+    params = load_params(args.params)
     task, labels = stage.task_info(args.task_info)
     template = load_template(params.data.template)
     planned = generate.plan(

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from seedforge import stage
 from seedforge.errors import SeedforgeError
+from seedforge.params import load_params
 from seedforge.records import read_records, write_records
 
 
@@ -13,7 +14,7 @@ def main() -> None:
     p.add_argument("--kept", type=Path, required=True)
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args()
-    stage.params(args.params)
+    load_params(args.params)
     merged = {r.id: r for r in read_records(args.dataset)}
     for record in read_records(args.kept):
         if record.id in merged:  # filter removes these; a clash means the files were edited by hand

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from seedforge import stage
 from seedforge.io import write_json
+from seedforge.params import load_params
 from seedforge.prepare import prepare
 from seedforge.records import write_records
 
@@ -14,7 +15,7 @@ def main() -> None:
     p.add_argument("--dataset", type=Path, required=True, help="iteration 0's dataset (the seed set)")
     p.add_argument("--metrics", type=Path, required=True)
     args = p.parse_args()
-    result = prepare(stage.params(args.params).data)
+    result = prepare(load_params(args.params).data)
     for split, records in result.splits.items():
         write_records(args.out / f"{split}.jsonl", records)
     write_json(args.out / "task.json", {"task": result.task.name, "labels": result.labels})

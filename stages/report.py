@@ -4,6 +4,7 @@ from pathlib import Path
 
 from seedforge import report, stage
 from seedforge.io import write_json, write_text
+from seedforge.params import load_params
 
 
 def main() -> None:
@@ -12,7 +13,7 @@ def main() -> None:
     p.add_argument("--summary", type=Path, required=True)
     p.add_argument("--table", type=Path, required=True)
     args = p.parse_args()
-    params = stage.params(args.params)
+    params = load_params(args.params)
     table = report.rows(params.loop.iterations, args.metrics_dir)
     write_json(args.summary, report.summary(table))
     write_text(args.table, report.to_csv(table))

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from seedforge import stage
 from seedforge.io import read_jsonl, write_json, write_jsonl
+from seedforge.params import load_params
 from seedforge.select import select
 
 
@@ -14,7 +15,7 @@ def main() -> None:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--metrics", type=Path, required=True)
     args = p.parse_args()
-    params = stage.params(args.params)
+    params = load_params(args.params)
     chosen = select(read_jsonl(args.predictions), params.loop.select)
     write_jsonl(args.out, chosen)
     write_json(

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from seedforge import stage, tiny_teacher
 from seedforge.io import atomic_dir, write_json
+from seedforge.params import load_params
 from seedforge.prompts import load_template
 from seedforge.records import read_records
 
@@ -15,7 +16,7 @@ def main() -> None:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--metrics", type=Path, required=True)
     args = p.parse_args()
-    params = stage.params(args.params)
+    params = load_params(args.params)
     task, labels = stage.task_info(args.task_info)
     template = load_template(params.data.template)
     pairs = tiny_teacher.training_pairs(

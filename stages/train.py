@@ -5,6 +5,7 @@ from pathlib import Path
 from seedforge import stage
 from seedforge.errors import SeedforgeError
 from seedforge.io import atomic_dir, write_json
+from seedforge.params import load_params
 from seedforge.records import read_records
 from seedforge.students import make_student
 
@@ -17,7 +18,7 @@ def main() -> None:
     p.add_argument("--models", type=Path, required=True, help="folder of per-iteration students")
     p.add_argument("--metrics", type=Path, required=True)
     args = p.parse_args()
-    params = stage.params(args.params)
+    params = load_params(args.params)
     _, labels = stage.task_info(args.task_info)
     records = read_records(args.dataset)
     if not records:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import typer
@@ -95,7 +94,3 @@ def iterations(
     except SeedforgeError as e:
         _fail(e)
     typer.echo(f"{params}: loop.iterations = {iterations_value}")
-
-
-def main() -> None:  # pragma: no cover - console entry point
-    sys.exit(app())

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from seedforge.errors import SeedforgeError
+from seedforge.errors import SeedforgeError, first_line
 from seedforge.params import Source
 from seedforge.records import Record
 from seedforge.tasks import Task
@@ -83,7 +83,7 @@ def _load_hub(source: Source) -> list[dict[str, Any]]:
     try:
         ds = datasets.load_dataset(source.hub, source.config, split=source.split)
     except Exception as e:  # noqa: BLE001 - datasets raises many types; the user needs one line
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        first = first_line(e)
         raise SeedforgeError(
             f"hub:{source.hub}: could not load split {source.split!r} ({first}); without a "
             "network, download it elsewhere and point `path` at a local file"

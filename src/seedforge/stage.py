@@ -16,7 +16,6 @@ from typing import Any
 
 from seedforge.errors import SeedforgeError
 from seedforge.io import read_json
-from seedforge.params import Params, load_params
 from seedforge.tasks import Task, get_task
 
 
@@ -35,10 +34,6 @@ def run(main: Callable[[], None]) -> None:
     except SeedforgeError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(1)
-
-
-def params(path: Path) -> Params:
-    return load_params(path)
 
 
 def task_info(path: Path) -> tuple[Task, list[str] | None]:

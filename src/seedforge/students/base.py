@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from seedforge.errors import SeedforgeError
+from seedforge.errors import SeedforgeError, first_line
 from seedforge.records import Record
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ def resolve_model(name: str) -> str:
 
 
 def load_error(kind: str, name: str, e: Exception) -> SeedforgeError:
-    first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    first = first_line(e)
     return SeedforgeError(
         f"students: cannot load {kind} {name!r}: not a local path, and the hub gave: {first[:200]}"
     )

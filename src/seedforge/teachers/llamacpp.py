@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from seedforge.errors import SeedforgeError
+from seedforge.errors import SeedforgeError, first_line
 from seedforge.params import LlamaCppTeacher
 from seedforge.teachers.base import Generation, Request
 
@@ -42,9 +42,7 @@ class LlamaCppBackend:
         p = self.params
         if p.hub is not None:
             return f"hub:{p.hub.repo_id}/{p.hub.filename}@{p.hub.revision or 'main'}"
-        path = self.root / (p.model or "")
-        if not path.exists():
-            raise SeedforgeError(f"teachers.{self.profile}.model: GGUF file not found: {p.model}")
+        path = self._local_path()
         size = path.stat().st_size
         digest = hashlib.sha256(str(size).encode())
         with path.open("rb") as f:
@@ -53,21 +51,24 @@ class LlamaCppBackend:
             digest.update(f.read(1 << 20))
         return f"{path.name}:{size}:{digest.hexdigest()[:16]}"
 
+    def _local_path(self) -> Path:
+        path = self.root / (self.params.model or "")
+        if not path.is_file():
+            raise SeedforgeError(f"teachers.{self.profile}.model: GGUF file not found: {self.params.model}")
+        return path
+
     def model_path(self) -> Path:
         """The GGUF to load: the local path, or the hub file fetched into the Hugging Face cache."""
         p = self.params
         if p.model is not None:
-            path = self.root / p.model
-            if not path.exists():
-                raise SeedforgeError(f"teachers.{self.profile}.model: GGUF file not found: {p.model}")
-            return path
+            return self._local_path()
         assert p.hub is not None
         from huggingface_hub import hf_hub_download
 
         try:
             return Path(hf_hub_download(p.hub.repo_id, p.hub.filename, revision=p.hub.revision))
         except Exception as e:  # noqa: BLE001 - offline, 404 and auth errors all need the same advice
-            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            reason = first_line(e)
             raise SeedforgeError(
                 f"teachers.{self.profile}.hub: cannot fetch {p.hub.repo_id}/{p.hub.filename} from "
                 f"the Hugging Face hub ({reason[:160]}); on a connected machine run `hf download "

@@ -10,7 +10,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from seedforge.errors import SeedforgeError
+from seedforge.errors import SeedforgeError, first_line
 from seedforge.params import OpenAITeacher
 from seedforge.teachers.base import Generation, Request
 
@@ -89,7 +89,7 @@ class OpenAIBackend:
                 text = choice.text
         except openai.APIError as e:
             # The message of an APIError is the server's; the key is never part of it.
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            first = first_line(e)
             raise SeedforgeError(
                 f"teachers.{self.profile}: {p.base_url} answered with an error: {first[:200]}"
             ) from None
