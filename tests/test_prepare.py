@@ -168,3 +168,62 @@ def test_stage_error_is_one_line_nonzero_and_writes_nothing(tmp_path: Path) -> N
     assert out.stderr.strip().splitlines()[-1] == "error: data/raw/demo/missing.csv: file not found"
     assert len(out.stderr.strip().splitlines()) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "source_kw", "message"),
+    [
+        (
+            "seed.csv",
+            b"text,label\nhi there,a\nwell, hello,b\n",
+            {},
+            "seed.csv: row 2 (line 3): 3 fields where the header has 2 (an unquoted delimiter inside a field?)",
+        ),
+        ("seed.csv", b"text,label\nhi,a\nyo\n", {}, "seed.csv: row 2 (line 3): 1 fields where the header has 2"),
+        (
+            "seed.tsv",
+            b"a\thi\nb\tyo\textra\n",
+            {"header": False, "columns": ["label", "text"]},
+            "seed.tsv: row 2 (line 2): 3 fields where params columns has 2",
+        ),
+        (
+            "seed.csv",
+            "text,label\nhi,a\nol\u00e9,b\n".encode("latin-1"),
+            {},
+            "seed.csv: line 3: not UTF-8 (byte 0xe9 at offset 18)",
+        ),
+        (
+            "seed.jsonl",
+            b'{"text": "hi", "label": "a"}\n{"text": "\xff", "label": "b"}\n',
+            {},
+            "seed.jsonl: line 2: not UTF-8 (byte 0xff",
+        ),
+        (
+            "seed.csv",
+            ("text,label\nhi,a\n" + "x" * 2001 + ",b\n").encode(),
+            {},
+            "seed.csv: row 2: column 'text' has 2001 characters, over data.max_input_chars (2000)",
+        ),
+    ],
+)
+def test_malformed_files_fail_loudly(
+    tmp_path: Path, name: str, content: bytes, source_kw: dict, message: str
+) -> None:
+    """Field-count mismatches, non-UTF-8 bytes and oversized inputs are one line, never a guess."""
+    (tmp_path / name).write_bytes(content)
+    (tmp_path / "test.csv").write_text("text,label\nhi,a\n")
+    data = Data(
+        seed=src(tmp_path / name, input="text", output="label", **source_kw),
+        test=src(tmp_path / "test.csv", input="text", output="label"),
+    )
+    with pytest.raises(SeedforgeError) as e:
+        prepare(data)
+    assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_real_tsv_files_have_consistent_field_counts() -> None:
+    """The strict field-count check accepts the shared datasets as they are."""
+    for folder in ("sst2", "snips"):
+        s = src(shared(folder, "train.tsv"), header=False, columns=["label", "text"], input="text", output="label")
+        out = prepare(Data(seed=s, test=s))
+        assert len(out.splits["seed"]) > 6000

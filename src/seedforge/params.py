@@ -50,6 +50,9 @@ class Data(Strict):
     seed: Source
     test: Source
     dev: Source | None = None
+    # An input longer than this is almost always a broken file (an unclosed quote swallowing the
+    # lines after it), and would overflow a teacher's context later; raise it for long documents.
+    max_input_chars: int = Field(default=2000, gt=0)
 
 
 # --- loop -------------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ def prepare(data: Data, root: Path = Path(".")) -> Prepared:
             continue
         # Test and dev labels must come from the seed set: a label the student never saw in
         # training cannot be predicted, and would silently cap accuracy.
-        records = to_records(load_rows(source, root), source, task, labels)
+        records = to_records(load_rows(source, root), source, task, labels, data.max_input_chars)
         if split != "dev" and not records:
             raise SeedforgeError(f"{source_name(source)}: the {split} set is empty")
         unique = {r.id: r for r in records}

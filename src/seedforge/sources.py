@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,37 +40,84 @@ def load_rows(source: Source, root: Path = Path(".")) -> list[dict[str, Any]]:
     return rows[: source.limit] if source.limit is not None else rows
 
 
+def _read_text(path: Path, name: str) -> str:
+    """The file as text; bytes that are not UTF-8 are one line naming the row and byte.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     f = Path(d) / "s.csv"
+    ...     _ = f.write_bytes(b"text,label\\ncaf\\xe9,a\\n")
+    ...     _read_text(f, "s.csv")
+    Traceback (most recent call last):
+    ...
+    seedforge.errors.SeedforgeError: s.csv: line 2: not UTF-8 (byte 0xe9 at offset 14); re-save the file as UTF-8
+    """
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise SeedforgeError(
+            f"{name}: line {line}: not UTF-8 (byte 0x{data[e.start]:02x} at offset {e.start}); "
+            "re-save the file as UTF-8"
+        ) from None
+
+
+def _load_delimited(path: Path, name: str, fmt: str, source: Source) -> list[dict[str, Any]]:
+    """CSV/TSV rows; a row whose field count differs from the header's is an error, not a guess.
+
+    An unquoted comma in a CSV row otherwise shifts every later field: the label becomes part of
+    the text and a fragment of text becomes a "label", which then looks like a new class.
+    """
+    text = _read_text(path, name)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t" if fmt == "tsv" else ",")
+    try:
+        lines = [(reader.line_num, line) for line in reader if line]
+    except csv.Error as e:
+        raise SeedforgeError(f"{name}: line {reader.line_num}: malformed {fmt.upper()} ({e})") from None
+    if source.header:
+        if not lines:
+            return []
+        (_, names), lines = lines[0], lines[1:]
+        what = "the header"
+    elif source.columns is not None:
+        names, what = source.columns, "params columns"
+    else:
+        names = [f"column_{i}" for i in range(len(lines[0][1]))] if lines else []
+        what = "the first row"
+    rows = []
+    for rowno, (line_num, line) in enumerate(lines, start=1):
+        if len(line) != len(names):
+            hint = " (an unquoted delimiter inside a field?)" if len(line) > len(names) else ""
+            raise SeedforgeError(
+                f"{name}: row {rowno} (line {line_num}): {len(line)} fields where {what} has "
+                f"{len(names)}{hint}"
+            )
+        rows.append(dict(zip(names, line, strict=True)))
+    return rows
+
+
 def _load_file(path: Path, name: str, fmt: str, source: Source) -> list[dict[str, Any]]:
     if fmt == "jsonl":
         rows = []
-        with path.open(encoding="utf-8") as f:
-            for lineno, line in enumerate(f, start=1):
-                if line.strip():
-                    try:
-                        rows.append(json.loads(line))
-                    except json.JSONDecodeError as e:
-                        raise SeedforgeError(f"{name}:{lineno}: invalid JSON ({e.msg})") from None
+        # split on "\n" only: str.splitlines() would also cut at U+2028 inside a JSON string
+        for lineno, line in enumerate(_read_text(path, name).split("\n"), start=1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as e:
+                    raise SeedforgeError(f"{name}:{lineno}: invalid JSON ({e.msg})") from None
         return rows
     if fmt == "json":
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(_read_text(path, name))
         except json.JSONDecodeError as e:
             raise SeedforgeError(f"{name}:{e.lineno}: invalid JSON ({e.msg})") from None
         if not isinstance(data, list):
             raise SeedforgeError(f"{name}: expected a JSON array of objects")
         return data
     if fmt in ("csv", "tsv"):
-        with path.open(encoding="utf-8", newline="") as f:
-            reader = csv.reader(f, delimiter="\t" if fmt == "tsv" else ",")
-            lines = [line for line in reader if line]
-        if source.header:
-            if not lines:
-                return []
-            names, lines = lines[0], lines[1:]
-        else:
-            width = max((len(line) for line in lines), default=0)
-            names = source.columns or [f"column_{i}" for i in range(width)]
-        return [dict(zip(names, line, strict=False)) for line in lines]
+        return _load_delimited(path, name, fmt, source)
     import polars as pl  # only parquet needs it
 
     return pl.read_parquet(path).to_dicts()
@@ -92,7 +140,11 @@ def _load_hub(source: Source) -> list[dict[str, Any]]:
 
 
 def to_records(
-    rows: Sequence[dict[str, Any]], source: Source, task: Task, labels: Sequence[str] | None
+    rows: Sequence[dict[str, Any]],
+    source: Source,
+    task: Task,
+    labels: Sequence[str] | None,
+    max_input_chars: int | None = None,
 ) -> list[Record]:
     """Map columns to seed records, checking each row; errors name the file, row and column.
 
@@ -111,6 +163,11 @@ def to_records(
                 raise SeedforgeError(f"{name}: row {rowno}: column {column!r} is empty")
             values.append(str(value).strip())
         text, output = values
+        if max_input_chars is not None and len(text) > max_input_chars:
+            raise SeedforgeError(
+                f"{name}: row {rowno}: column {source.input!r} has {len(text)} characters, over "
+                f"data.max_input_chars ({max_input_chars})"
+            )
         if labels is not None:
             canonical = task.answer(output, labels)
             if canonical is None:
