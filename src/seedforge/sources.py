@@ -47,10 +47,10 @@ def _read_text(path: Path, name: str) -> str:
     >>> with tempfile.TemporaryDirectory() as d:
     ...     f = Path(d) / "s.csv"
     ...     _ = f.write_bytes(b"text,label\\ncaf\\xe9,a\\n")
-    ...     _read_text(f, "s.csv")
+    ...     _read_text(f, "s.csv")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    seedforge.errors.SeedforgeError: s.csv: line 2: not UTF-8 (byte 0xe9 at offset 14); re-save the file as UTF-8
+    seedforge.errors.SeedforgeError: s.csv: line 2: not UTF-8 (byte 0xe9 at offset 14); re-save ...
     """
     data = path.read_bytes()
     try:
