@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from seedforge.tasks.base import Example, ParseResult
-from seedforge.tasks.parsing import parse_blocks, protect, unwrap
+from seedforge.tasks.base import Example, ParseResult, examples_schema
+from seedforge.tasks.parsing import parse_blocks, parse_json, protect, unwrap
 
 
 def _drop_period(label: str) -> str:
@@ -82,9 +83,26 @@ class ClassificationTask:
     has_labels: bool = True  # outputs come from a label set fixed by the seed data
 
     def parse(self, raw: str) -> ParseResult:
-        records, errors = parse_blocks(raw, [self.input_field, self.output_field])
+        """The structured (JSON) form or the text form.
+
+        >>> ClassificationTask().parse('{"examples": [{"input": "Hi", "label": "greeting"}]}').examples
+        [Example(input='Hi', output='greeting')]
+        """
+        fields = [self.input_field, self.output_field]
+        records, errors = parse_json(raw, fields) or parse_blocks(raw, fields)
         examples = [Example(r["input"], _drop_period(r["label"])) for r in records]
         return ParseResult(examples, errors)
+
+    def output_schema(self, labels: Sequence[str] | None) -> dict[str, Any]:
+        """JSON schema of a structured answer: examples with the label from the label set.
+
+        >>> ClassificationTask().output_schema(["a", "b"])["properties"]["examples"]["items"]["properties"]["label"]
+        {'type': 'string', 'enum': ['a', 'b']}
+        """
+        label: dict[str, Any] = {"type": "string"}
+        if labels:
+            label["enum"] = list(labels)
+        return examples_schema({"input": {"type": "string"}, "label": label})
 
     def validate(self, example: Example, labels: Sequence[str] | None) -> tuple[bool, str]:
         """Keep an example whose input is non-empty and whose label is in ``labels``.
