@@ -44,7 +44,11 @@ def main() -> None:
     write_jsonl(args.out, rows)
     write_json(args.metrics, {"iteration": args.iteration, "teacher": params.teacher, **counts})
     if args.run_log is not None:
-        log = {"iteration": args.iteration, "teacher": params.teacher, **runner.acct.as_dict(profile.price_per_million)}
+        log = {
+            "iteration": args.iteration,
+            "teacher": params.teacher,
+            **runner.acct.as_dict(profile.price_per_million),
+        }
         write_json(args.run_log, log)
 
 

@@ -41,7 +41,8 @@ def answer_text(body: dict[str, Any]) -> str:
     tag = f"{body.get('seed', 0)}-{len(prompt_of(body))}"
     if body.get("response_format"):
         return json.dumps({"examples": [{"input": f"structured example {tag}", "label": label}]})
-    return f"Input: generated example {tag} one\nLabel: {label}\n\nInput: generated example {tag} two\nLabel: {label}"
+    one, two = (f"Input: generated example {tag} {n}\nLabel: {label}" for n in ("one", "two"))
+    return f"{one}\n\n{two}"
 
 
 class Server(http.server.ThreadingHTTPServer):
@@ -112,7 +113,10 @@ class Loopback:
                     n = server.requests
                 if server.on_request is not None:
                     server.on_request(n)
-                if server.api_key is not None and self.headers.get("Authorization") != f"Bearer {server.api_key}":
+                if (
+                    server.api_key is not None
+                    and self.headers.get("Authorization") != f"Bearer {server.api_key}"
+                ):
                     self._send(401, {"error": {"message": "invalid api key", "type": "auth"}})
                     return
                 what = server.script(body, seen)
@@ -121,7 +125,11 @@ class Loopback:
                 if server.delay:
                     time.sleep(server.delay)
                 if what == "429":
-                    self._send(429, {"error": {"message": "rate limited, slow down"}}, {"Retry-After": server.retry_after})
+                    self._send(
+                        429,
+                        {"error": {"message": "rate limited, slow down"}},
+                        {"Retry-After": server.retry_after},
+                    )
                 elif what == "500":
                     self._send(500, {"error": {"message": "injected server error", "type": "server_error"}})
                 elif what == "stall":
@@ -172,9 +180,23 @@ def completion(body: dict[str, Any], text: str) -> dict[str, Any]:
     usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
     if "messages" in body:
         choice = {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
-        return {"id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": "loop", "choices": [choice], "usage": usage}
+        return {
+            "id": "chatcmpl-1",
+            "object": "chat.completion",
+            "created": 0,
+            "model": "loop",
+            "choices": [choice],
+            "usage": usage,
+        }
     choice = {"index": 0, "text": text, "finish_reason": "stop", "logprobs": None}
-    return {"id": "cmpl-1", "object": "text_completion", "created": 0, "model": "loop", "choices": [choice], "usage": usage}
+    return {
+        "id": "cmpl-1",
+        "object": "text_completion",
+        "created": 0,
+        "model": "loop",
+        "choices": [choice],
+        "usage": usage,
+    }
 
 
 def main() -> None:

@@ -63,7 +63,8 @@ class CallCache:
         """Entries and bytes per profile, and the age range."""
         assert self._db is not None
         rows = self._db.execute(
-            "SELECT profile, COUNT(*), SUM(LENGTH(answer)), MIN(created), MAX(created) FROM calls GROUP BY profile"
+            "SELECT profile, COUNT(*), SUM(LENGTH(answer)), MIN(created), MAX(created)"
+            " FROM calls GROUP BY profile"
         ).fetchall()
         return {
             "path": str(self.path),

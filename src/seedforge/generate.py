@@ -140,7 +140,11 @@ def call_row(teacher: Teacher, template: Template, parent_id: str, o: Outcome) -
 
 
 def content_counts(
-    rows: Sequence[dict[str, Any]], planned: int, samples: int, task: Task | None, labels: Sequence[str] | None
+    rows: Sequence[dict[str, Any]],
+    planned: int,
+    samples: int,
+    task: Task | None,
+    labels: Sequence[str] | None,
 ) -> dict[str, Any]:
     """Counts that depend only on what was asked and answered (the tracked metrics)."""
     answered = [r for r in rows if r["raw"] is not None]

@@ -261,9 +261,10 @@ class Runner:
                     # HTTP clients enforce `timeout` themselves; this bound is the backstop for any backend.
                     gen = await asyncio.wait_for(self.teacher.agenerate(request, url), o.timeout * 2 + 1)
                     err = None
-                except (TimeoutError, asyncio.TimeoutError):
+                except TimeoutError:
                     err = CallError(
-                        "timeout", f"teachers.{self.teacher.profile}: {url} did not answer within {o.timeout:g} s"
+                        "timeout",
+                        f"teachers.{self.teacher.profile}: {url} did not answer within {o.timeout:g} s",
                     )
                 except CallError as e:
                     err = e
@@ -271,7 +272,12 @@ class Runner:
                 self._fleet.up(url)
                 self.cache.put(
                     key,
-                    {"text": gen.text, "finish_reason": gen.finish_reason, "usage": gen.usage, "attempts": attempt},
+                    {
+                        "text": gen.text,
+                        "finish_reason": gen.finish_reason,
+                        "usage": gen.usage,
+                        "attempts": attempt,
+                    },
                     self.teacher.profile,
                 )
                 self._last_success = time.monotonic()

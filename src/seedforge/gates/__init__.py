@@ -31,7 +31,9 @@ def candidates(
     """
     if generation.get("raw") is None:  # a call that failed after its last attempt
         cause = (generation.get("error") or {}).get("cause", "unknown")
-        return [], [{"reason": f"call:{cause}", "call": generation["call"], "parent_id": generation["parent_id"]}]
+        return [], [
+            {"reason": f"call:{cause}", "call": generation["call"], "parent_id": generation["parent_id"]}
+        ]
     parsed = task.parse(generation["raw"])
     common = {
         "task": task.name,
@@ -41,7 +43,10 @@ def candidates(
         "teacher": TeacherRef(**generation["teacher"]),
         "template": TemplateRef(**generation["template"]),
         # A call row's `sampling` (older rows: `generation`) becomes the record's `generation`.
-        "generation": {**generation.get("sampling", generation.get("generation", {})), "call": generation["call"]},
+        "generation": {
+            **generation.get("sampling", generation.get("generation", {})),
+            "call": generation["call"],
+        },
         "raw": generation["raw"],
     }
     records = []

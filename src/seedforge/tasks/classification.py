@@ -96,7 +96,8 @@ class ClassificationTask:
     def output_schema(self, labels: Sequence[str] | None) -> dict[str, Any]:
         """JSON schema of a structured answer: examples with the label from the label set.
 
-        >>> ClassificationTask().output_schema(["a", "b"])["properties"]["examples"]["items"]["properties"]["label"]
+        >>> schema = ClassificationTask().output_schema(["a", "b"])
+        >>> schema["properties"]["examples"]["items"]["properties"]["label"]
         {'type': 'string', 'enum': ['a', 'b']}
         """
         label: dict[str, Any] = {"type": "string"}

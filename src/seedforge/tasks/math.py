@@ -98,7 +98,8 @@ class MathTask:
         """JSON schema of a structured answer: a question and a worked answer ending `#### N`.
 
         >>> import re
-        >>> pattern = MathTask().output_schema(None)["properties"]["examples"]["items"]["properties"]["answer"]["pattern"]
+        >>> item = MathTask().output_schema(None)["properties"]["examples"]["items"]
+        >>> pattern = item["properties"]["answer"]["pattern"]
         >>> bool(re.search(pattern, "2+2=4\\n#### 4")), bool(re.search(pattern, "four"))
         (True, False)
         """

@@ -158,7 +158,9 @@ class LlamaCppBackend(Teacher):
                 if request.schema is not None:
                     from llama_cpp import LlamaGrammar
 
-                    kwargs["grammar"] = LlamaGrammar.from_json_schema(json.dumps(request.schema), verbose=False)
+                    kwargs["grammar"] = LlamaGrammar.from_json_schema(
+                        json.dumps(request.schema), verbose=False
+                    )
                 out = self._llm.create_completion(prompt=request.prompt(), **kwargs)
                 choice = out["choices"][0]
                 text = choice["text"]

@@ -25,8 +25,11 @@ class OpenAITeacher(Options):
     model: str
     api: Literal["chat", "completions"] = "chat"
     api_key_env: str | None = None  # name of the environment variable holding the key
-    extra_body: dict[str, Any] = {}  # server-specific sampling knobs, e.g. {repeat_penalty: 1.0}
+    extra_body: dict[str, Any] = Field(default_factory=dict)  # server-specific sampling knobs, e.g. {repeat_penalty: 1.0}
     concurrency: int = Field(default=16, gt=0)
+    # How `structured: true` asks for the schema: "json_schema" is OpenAI's and vLLM's form;
+    # llama_cpp.server (0.3.x) accepts only {"type": "json_object", "schema": ...}.
+    structured_format: Literal["json_schema", "json_object"] = "json_schema"
 
     @field_validator("base_url")
     @classmethod
@@ -127,8 +130,9 @@ class OpenAIBackend(Teacher):
             seed=request.seed,
             stop=list(request.stop) if request.stop else None,
         )
-        if request.schema is not None:
-            # The OpenAI form, which vLLM and llama_cpp.server (>= 0.3) understand as well.
+        if request.schema is not None and p.structured_format == "json_object":
+            kwargs["response_format"] = {"type": "json_object", "schema": request.schema}
+        elif request.schema is not None:
             kwargs["response_format"] = {
                 "type": "json_schema",
                 "json_schema": {"name": "examples", "schema": request.schema, "strict": True},
@@ -154,7 +158,9 @@ class OpenAIBackend(Teacher):
         except openai.APITimeoutError:
             raise CallError("timeout", f"{where} did not answer within {p.timeout:g} s") from None
         except openai.APIConnectionError as e:
-            raise CallError("connection", f"{where}: connection failed ({first_line(e.__cause__ or e)[:160]})") from None
+            raise CallError(
+                "connection", f"{where}: connection failed ({first_line(e.__cause__ or e)[:160]})"
+            ) from None
         except openai.APIStatusError as e:
             # The message of an APIError is the server's; the key is never part of it.
             message = f"{where} answered {e.status_code}: {first_line(e)[:200]}"
@@ -167,7 +173,9 @@ class OpenAIBackend(Teacher):
             raise CallError("client", message) from None
         except (ValueError, TypeError, AttributeError, IndexError, KeyError) as e:
             # A truncated or malformed body (JSONDecodeError is a ValueError) or missing fields.
-            raise CallError("bad_response", f"{where} sent an unreadable response ({first_line(e)[:120]})") from None
+            raise CallError(
+                "bad_response", f"{where} sent an unreadable response ({first_line(e)[:120]})"
+            ) from None
         usage = {}
         if out.usage is not None:
             usage = {
