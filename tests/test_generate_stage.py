@@ -154,7 +154,7 @@ def test_kill_9_then_rerun_sends_no_answered_call_again(tmp_path: Path, kill_at:
     with Loopback(delay=0.05, on_request=on_request) as server:
         tmp = project(tmp_path, server.url, n)
         proc.append(
-            subprocess.Popen(command(tmp), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            subprocess.Popen(command(tmp), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         )
         proc[0].wait(timeout=60)
         assert proc[0].returncode == -signal.SIGKILL

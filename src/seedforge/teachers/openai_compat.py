@@ -25,7 +25,8 @@ class OpenAITeacher(Options):
     model: str
     api: Literal["chat", "completions"] = "chat"
     api_key_env: str | None = None  # name of the environment variable holding the key
-    extra_body: dict[str, Any] = Field(default_factory=dict)  # server-specific sampling knobs, e.g. {repeat_penalty: 1.0}
+    # server-specific sampling knobs, e.g. {repeat_penalty: 1.0}
+    extra_body: dict[str, Any] = Field(default_factory=dict)
     concurrency: int = Field(default=16, gt=0)
     # How `structured: true` asks for the schema: "json_schema" is OpenAI's and vLLM's form;
     # llama_cpp.server (0.3.x) accepts only {"type": "json_object", "schema": ...}.
