@@ -47,7 +47,7 @@ def plan(
     structured: bool = False,
 ) -> list[tuple[dict[str, Any], Request]]:
     """`samples` requests per selected seed example: its rendered prompt, sample index and seed."""
-    schema = task.output_schema(labels) if structured else None
+    schema = task.output_schema(labels, k) if structured else None
     planned = []
     for row in selected:
         prompt = template.render(

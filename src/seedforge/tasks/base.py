@@ -42,8 +42,9 @@ class Task(Protocol):
 
     def parse(self, raw: str) -> ParseResult: ...
 
-    def output_schema(self, labels: Sequence[str] | None) -> dict[str, Any]:
-        """JSON schema of the structured answer (`{"examples": [...]}`) for constrained decoding."""
+    def output_schema(self, labels: Sequence[str] | None, k: int | None = None) -> dict[str, Any]:
+        """JSON schema of the structured answer (`{"examples": [...]}`, at most k) for constrained
+        decoding."""
         ...
 
     def validate(self, example: Example, labels: Sequence[str] | None) -> tuple[bool, str]: ...
@@ -59,13 +60,13 @@ class Task(Protocol):
     def student_prompt(self, input: str) -> str: ...
 
 
-def examples_schema(item: dict[str, Any]) -> dict[str, Any]:
-    """`{"examples": [item, ...]}` with at least one item, every field required.
+def examples_schema(item: dict[str, Any], k: int | None = None) -> dict[str, Any]:
+    """`{"examples": [item, ...]}` with 1 to k items, every field required.
 
-    >>> examples_schema({"input": {"type": "string"}})["required"]
-    ['examples']
+    >>> examples_schema({"input": {"type": "string"}}, k=3)["properties"]["examples"]["maxItems"]
+    3
     """
-    return {
+    schema = {
         "type": "object",
         "properties": {
             "examples": {
@@ -82,3 +83,6 @@ def examples_schema(item: dict[str, Any]) -> dict[str, Any]:
         "required": ["examples"],
         "additionalProperties": False,
     }
+    if k is not None:
+        schema["properties"]["examples"]["maxItems"] = k
+    return schema

@@ -61,6 +61,9 @@ def match_label(text: str, labels: Sequence[str]) -> str | None:
     return None
 
 
+MAX_INPUT = 300  # characters of one example's input in the structured form
+
+
 @dataclass(frozen=True)
 class ClassificationTask:
     """Strict format: ``Input: <text>`` then ``Label: <label>``, both single-line.
@@ -93,8 +96,10 @@ class ClassificationTask:
         examples = [Example(r["input"], _drop_period(r["label"])) for r in records]
         return ParseResult(examples, errors)
 
-    def output_schema(self, labels: Sequence[str] | None) -> dict[str, Any]:
-        """JSON schema of a structured answer: examples with the label from the label set.
+    def output_schema(self, labels: Sequence[str] | None, k: int | None = None) -> dict[str, Any]:
+        """JSON schema of a structured answer: up to k examples, each a one-line input (at most
+        MAX_INPUT characters: a bound also keeps a weak model from writing forever inside a string)
+        and a label from the label set.
 
         >>> schema = ClassificationTask().output_schema(["a", "b"])
         >>> schema["properties"]["examples"]["items"]["properties"]["label"]
@@ -103,7 +108,7 @@ class ClassificationTask:
         label: dict[str, Any] = {"type": "string"}
         if labels:
             label["enum"] = list(labels)
-        return examples_schema({"input": {"type": "string"}, "label": label})
+        return examples_schema({"input": {"type": "string", "maxLength": MAX_INPUT}, "label": label}, k)
 
     def validate(self, example: Example, labels: Sequence[str] | None) -> tuple[bool, str]:
         """Keep an example whose input is non-empty and whose label is in ``labels``.

@@ -94,7 +94,7 @@ class MathTask:
         examples = [Example(r["question"], _cut_after_final(r["answer"])) for r in records]
         return ParseResult(examples, errors)
 
-    def output_schema(self, labels: Sequence[str] | None) -> dict[str, Any]:
+    def output_schema(self, labels: Sequence[str] | None, k: int | None = None) -> dict[str, Any]:
         """JSON schema of a structured answer: a question and a worked answer ending `#### N`.
 
         >>> import re
@@ -104,7 +104,8 @@ class MathTask:
         (True, False)
         """
         answer = {"type": "string", "pattern": r"^[^#]*#### -?[0-9][0-9,]*(\.[0-9]+)?$"}
-        return examples_schema({"question": {"type": "string"}, "answer": answer})
+        question = {"type": "string", "maxLength": 600}
+        return examples_schema({"question": question, "answer": answer}, k)
 
     def validate(self, example: Example, labels: Sequence[str] | None) -> tuple[bool, str]:
         """Keep an example with a question and an answer containing ``#### N``.
