@@ -38,8 +38,21 @@ def logged_server(tiny_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     port = free_port()
     with log.open("w") as sink:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(tiny_gguf), "--host", "127.0.0.1"]
-            + ["--port", str(port), "--n_ctx", "1024", "--model_alias", "tiny"],
+            [
+                sys.executable,
+                "-m",
+                "llama_cpp.server",
+                "--model",
+                str(tiny_gguf),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--n_ctx",
+                "1024",
+                "--model_alias",
+                "tiny",
+            ],
             stdout=sink,
             stderr=subprocess.STDOUT,
         )
@@ -81,7 +94,8 @@ def test_structured_output_over_http_and_a_rerun_sends_nothing(logged_server, tm
     plan = generate.plan(SELECTED, template, task, LABELS, 2, 0, 0, structured=True)
     cache = CallCache(tmp_path / "calls.sqlite")
     before = posts(log)
-    rows, counts, runner = generate.run(teacher, plan, template, cache, task, LABELS, Progress("t", enabled=False))
+    quiet = Progress("t", enabled=False)
+    rows, counts, runner = generate.run(teacher, plan, template, cache, task, LABELS, quiet)
     assert posts(log) - before == runner.acct.requests == 3 and counts["failed"] == 0
     # Constrained decoding: every answer is the JSON form; labels can only come from the enum.
     assert all(r["raw"].lstrip().startswith("{") for r in rows)
@@ -90,6 +104,6 @@ def test_structured_output_over_http_and_a_rerun_sends_nothing(logged_server, tm
     assert complete and all(rec["label"] in LABELS for recs, _ in complete for rec in recs)
     assert runner.acct.tokens_spent["completion_tokens"] > 0
     # The same plan again: everything from the cache, not one request at the server.
-    again, _, rerun = generate.run(teacher, plan, template, cache, task, LABELS, Progress("t", enabled=False))
+    again, _, rerun = generate.run(teacher, plan, template, cache, task, LABELS, quiet)
     assert again == rows and rerun.acct.requests == 0 and rerun.acct.cache_hits == 3
     assert posts(log) - before == 3
