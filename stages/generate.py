@@ -7,6 +7,7 @@ from seedforge.cache import CallCache
 from seedforge.io import read_jsonl, write_json, write_jsonl
 from seedforge.params import load_params
 from seedforge.prompts import load_template
+from seedforge.runner import Progress
 from seedforge.teachers import make_teacher
 
 
@@ -38,7 +39,8 @@ def main() -> None:
     teacher = make_teacher(params.teacher, profile)
     cache = CallCache(args.cache)
     try:
-        rows, counts, runner = generate.run(teacher, planned, template, cache, task, labels)
+        progress = Progress(f"generate@{args.iteration}")
+        rows, counts, runner = generate.run(teacher, planned, template, cache, task, labels, progress)
     finally:
         cache.close()
     write_jsonl(args.out, rows)

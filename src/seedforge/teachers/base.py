@@ -140,6 +140,7 @@ class Teacher:
 
     backend: ClassVar[str]
     Options: ClassVar[type[Options]]
+    enforces_timeout: ClassVar[bool] = False  # True: agenerate raises CallError("timeout") itself
 
     def __init__(self, profile: str, params: Any, root: Path = Path(".")) -> None:
         self.profile = profile  # the params profile name, e.g. "tiny"

@@ -63,6 +63,7 @@ def retry_after(headers: Any) -> float | None:
 class OpenAIBackend(Teacher):
     backend = "openai"
     Options = OpenAITeacher
+    enforces_timeout = True
 
     def __init__(self, profile: str, params: OpenAITeacher, root: Path = Path(".")) -> None:
         super().__init__(profile, params, root)
@@ -129,8 +130,9 @@ class OpenAIBackend(Teacher):
             top_p=p.top_p,
             max_tokens=p.max_tokens,
             seed=request.seed,
-            stop=list(request.stop) if request.stop else None,
         )
+        if request.stop:
+            kwargs["stop"] = list(request.stop)
         if request.schema is not None and p.structured_format == "json_object":
             kwargs["response_format"] = {"type": "json_object", "schema": request.schema}
         elif request.schema is not None:
@@ -141,18 +143,18 @@ class OpenAIBackend(Teacher):
         where = f"teachers.{self.profile}: {endpoint}"
         try:
             if p.api == "chat":
-                out = await client.chat.completions.create(
-                    messages=request.chat(), extra_body=body or None, **kwargs
-                )
+                if body:
+                    kwargs["extra_body"] = body
+                out = await client.chat.completions.create(messages=request.chat(), **kwargs)
                 choice = out.choices[0]
                 text = choice.message.content or ""
             else:
                 if request.schema is not None:
                     body.setdefault("response_format", kwargs.pop("response_format"))
                 kwargs.pop("response_format", None)
-                out = await client.completions.create(
-                    prompt=request.prompt(), extra_body=body or None, **kwargs
-                )
+                if body:
+                    kwargs["extra_body"] = body
+                out = await client.completions.create(prompt=request.prompt(), **kwargs)
                 choice = out.choices[0]
                 text = choice.text
             finish = choice.finish_reason
