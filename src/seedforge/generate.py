@@ -16,7 +16,7 @@ from typing import Any
 from seedforge.cache import CallCache
 from seedforge.io import dumps
 from seedforge.prompts import Template
-from seedforge.rows import CallRow
+from seedforge.rows import CallRow, Usage
 from seedforge.runner import Outcome, Progress, Runner
 from seedforge.tasks import Example, Task
 from seedforge.teachers import Request, Teacher, call_key
@@ -132,7 +132,7 @@ def call_row(teacher: Teacher, template: Template, parent_id: str, o: Outcome) -
         sampling={**teacher.sampling(), "seed": req.seed, "sample": req.sample},
         raw=req.full_text(gen.text) if gen is not None else None,
         finish_reason=gen.finish_reason if gen is not None else None,
-        usage=gen.usage if gen is not None else {},
+        usage={k: v for k, v in (gen.usage if gen else {}).items() if k in Usage.model_fields},
         attempts=o.attempts,
         error=o.error,
     )
