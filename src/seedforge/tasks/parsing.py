@@ -219,6 +219,8 @@ def parse_json(raw: str, fields: Sequence[str]) -> tuple[list[dict[str, str]], l
     ([{'input': 'hi', 'label': 'greet'}], ['missing_field:label'])
     >>> parse_json("Input: hi", ["Input", "Label"]) is None
     True
+    >>> parse_json('{"examples": [{"input": "two\\nlines", "label": "a"}]}', ["Input", "Label"])[0]
+    [{'input': 'two\\nlines', 'label': 'a'}]
     """
     text = raw.strip()
     fenced = _JSON_FENCE.match(text)
@@ -227,7 +229,8 @@ def parse_json(raw: str, fields: Sequence[str]) -> tuple[list[dict[str, str]], l
     if not text.startswith(("{", "[")):
         return None
     try:
-        data = json.loads(text)
+        # strict=False: grammar-constrained decoders (llama.cpp) let raw newlines into strings.
+        data = json.loads(text, strict=False)
     except ValueError:
         return None
     items = data.get("examples") if isinstance(data, dict) else data
