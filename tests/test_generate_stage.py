@@ -8,7 +8,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ import yaml
 
 from seedforge.io import read_json, read_jsonl, write_json, write_jsonl
 from tests.conftest import REPO
-from tests.loopback import Loopback, body_id, prompt_of
+from tests.loopback import Loopback, prompt_of
 
 LABELS = ["account", "billing", "delivery", "technical"]
 
@@ -174,9 +173,7 @@ def test_kill_9_then_rerun_sends_no_answered_call_again(tmp_path: Path, kill_at:
     assert all(c == 1 for c in again.values())  # each unanswered call sent once on the rerun
     assert stored >= kill_at - 4  # at most `concurrency` calls were in flight when killed
     # A third run sends nothing at all.
-    time.sleep(0)
     with Loopback() as idle:
         tmp3 = project(tmp_path, idle.url, n)
         assert stage(tmp3).returncode == 0
         assert idle.requests == 0
-    assert body_id  # (the server counts by body id)

@@ -33,7 +33,7 @@ class Usage(Flat):
     completion_tokens: int = 0
 
 
-class CallError(Flat):
+class ErrorInfo(Flat):
     cause: str  # rate_limit | server | timeout | connection | bad_response | client
     message: str  # one line naming teacher and URL, with the server's words
 
@@ -49,4 +49,4 @@ class CallRow(Flat):
     finish_reason: str | None = None
     usage: Usage = Usage()
     attempts: int = 1  # attempts the answer took (retries included), as stored with it
-    error: CallError | None = None
+    error: ErrorInfo | None = None  # why the last attempt failed; null when answered
