@@ -109,7 +109,7 @@ class Loopback:
                     seen = server.by_body[key]
                     server.by_body[key] += 1
                     server.times.setdefault(key, []).append(time.monotonic())
-                    server.headers.append(dict(self.headers))
+                    server.headers.append({k.lower(): v for k, v in self.headers.items()})
                     n = server.requests
                 if server.on_request is not None:
                     server.on_request(n)

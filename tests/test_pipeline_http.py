@@ -38,7 +38,7 @@ def test_http_teacher_pipeline_never_writes_the_key(tmp_path: Path) -> None:
         out = subprocess.run(["dvc", "repro"], cwd=project, capture_output=True, text=True, env=env)
         assert out.returncode == 0, out.stdout + out.stderr
         assert server.requests > 0
-        assert all(h.get("Authorization") == f"Bearer {KEY}" for h in server.headers)
+        assert all(h.get("authorization") == f"Bearer {KEY}" for h in server.headers)
     # The HTTP teacher reads no local model: the tiny teacher stage left a marker, trained nothing.
     assert (project / "models/tiny_teacher/NOT_BUILT").exists()
     assert not (project / "models/tiny_teacher/model.gguf").exists()
