@@ -46,12 +46,12 @@ def raw_llamacpp(project: Path) -> float:
     llm = Llama(model_path=str(project / t.model), n_ctx=t.n_ctx, verbose=False)
     for row in rows:
         llm.create_chat_completion(
-            messages=[{"role": "user", "content": row["prompt"]}],
+            messages=row["request"]["messages"],
             temperature=t.temperature,
             top_p=t.top_p,
             max_tokens=t.max_tokens,
             repeat_penalty=t.repeat_penalty,
-            seed=row["generation"]["seed"],
+            seed=row["sampling"]["seed"],
         )
     return time.perf_counter() - start
 

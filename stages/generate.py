@@ -7,6 +7,7 @@ from seedforge.cache import CallCache
 from seedforge.io import read_jsonl, write_json, write_jsonl
 from seedforge.params import load_params
 from seedforge.prompts import load_template
+from seedforge.runner import Progress
 from seedforge.teachers import make_teacher
 
 
@@ -15,21 +16,42 @@ def main() -> None:
     p.add_argument("--iteration", type=int, required=True)
     p.add_argument("--selected", type=Path, required=True)
     p.add_argument("--task-info", type=Path, required=True)
-    p.add_argument("--cache", type=Path, default=None, help="per-call cache folder (resume after a crash)")
+    p.add_argument("--cache", type=Path, default=None, help="call cache (SQLite file, or a folder for one)")
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--metrics", type=Path, required=True)
+    p.add_argument("--metrics", type=Path, required=True, help="content counts (a tracked DVC metric)")
+    p.add_argument("--run-log", type=Path, default=None, help="machine-dependent accounting (not tracked)")
     args = p.parse_args()
     params = load_params(args.params)
+    profile = params.teacher_profile
     task, labels = stage.task_info(args.task_info)
     template = load_template(params.data.template)
     planned = generate.plan(
-        read_jsonl(args.selected), template, task, labels, params.loop.k, params.seed, args.iteration
+        read_jsonl(args.selected),
+        template,
+        task,
+        labels,
+        params.loop.k,
+        params.seed,
+        args.iteration,
+        samples=profile.samples,
+        structured=profile.structured,
     )
-    teacher = make_teacher(params.teacher, params.teacher_profile)
-    rows, counts = generate.run(teacher, planned, template, CallCache(args.cache))
+    teacher = make_teacher(params.teacher, profile)
+    cache = CallCache(args.cache)
+    try:
+        progress = Progress(f"generate@{args.iteration}")
+        rows, counts, runner = generate.run(teacher, planned, template, cache, task, labels, progress)
+    finally:
+        cache.close()
     write_jsonl(args.out, rows)
-    usage = {k: sum(r["usage"].get(k, 0) for r in rows) for k in ("prompt_tokens", "completion_tokens")}
-    write_json(args.metrics, {"iteration": args.iteration, "teacher": params.teacher, **counts, **usage})
+    write_json(args.metrics, {"iteration": args.iteration, "teacher": params.teacher, **counts})
+    if args.run_log is not None:
+        log = {
+            "iteration": args.iteration,
+            "teacher": params.teacher,
+            **runner.acct.as_dict(profile.price_per_million),
+        }
+        write_json(args.run_log, log)
 
 
 if __name__ == "__main__":

@@ -51,3 +51,32 @@ def test_exp_args_are_accepted_by_dvc_overrides(tmp_path: Path) -> None:
         (1, 2),
         (2, 3),
     ]
+
+
+def test_cache_stats_and_prune(tmp_path: Path) -> None:
+    import sqlite3
+    import time
+
+    from seedforge.cache import CallCache
+
+    db = tmp_path / "calls.sqlite"
+    cache = CallCache(db)
+    for i in range(3):
+        cache.put(f"k{i}", {"text": "x"}, profile="tiny")
+    cache.put("old", {"text": "y"}, profile="llama70b")
+    cache.close()
+    with sqlite3.connect(db) as con:  # make one entry ten days old
+        con.execute("UPDATE calls SET created = ? WHERE key = 'old'", (time.time() - 10 * 86400,))
+    result = runner.invoke(app, ["cache", "stats", "--cache", str(db)])
+    assert result.exit_code == 0, result.output
+    assert "4 answered calls" in result.output and "tiny: 3 calls" in result.output
+    assert "llama70b: 1 calls" in result.output
+    result = runner.invoke(app, ["cache", "prune", "--cache", str(db), "--older-than", "5"])
+    assert result.exit_code == 0 and "removed 1 answered calls" in result.output
+    result = runner.invoke(app, ["cache", "prune", "--cache", str(db), "--profile", "tiny"])
+    assert "removed 3 answered calls" in result.output
+    assert CallCache(db).get("k0") is None
+    result = runner.invoke(app, ["cache", "prune", "--cache", str(db)])
+    assert result.exit_code == 1 and "--older-than" in result.output
+    missing = runner.invoke(app, ["cache", "stats", "--cache", str(tmp_path / "none.sqlite")])
+    assert missing.exit_code == 1 and "no call cache here yet" in missing.output

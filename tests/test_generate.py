@@ -37,7 +37,7 @@ def planned(iteration: int = 0) -> list:
 def test_plan_renders_each_example_with_its_gold_label() -> None:
     plan = planned()
     assert [row["id"] for row, _ in plan] == ["id0", "id1", "id2", "id3"]
-    first = plan[0][1].prompt
+    first = plan[0][1].messages[0]["content"]
     assert "The app freezes on login" in first and "technical" in first and "billing" in first
     assert "3" in first
     assert len({req.seed for _, req in plan}) == 4
@@ -59,19 +59,45 @@ def test_run_caches_every_call_and_resumes(tiny_gguf: Path, tmp_path: Path) -> N
     )
     cache = CallCache(tmp_path / "cache")
     plan = planned()
+    task = get_task("classification")
     # A first, interrupted run finished two calls...
-    half, counts = generate.run(teacher, plan[:2], template, cache)
-    assert counts == {"calls": 2, "cached": 0}
+    half, counts, runner = generate.run(teacher, plan[:2], template, cache)
+    assert counts["calls"] == 2 and runner.acct.cache_hits == 0 and runner.acct.requests == 2
     # ...so the resumed run sends only the other two, and the finished ones come back unchanged.
-    rows, counts = generate.run(teacher, plan, template, cache)
-    assert counts == {"calls": 4, "cached": 2}
+    rows, counts, runner = generate.run(teacher, plan, template, cache)
+    assert counts["calls"] == 4 and runner.acct.cache_hits == 2 and runner.acct.requests == 2
     by_call = {r["call"]: r for r in rows}
     assert all(by_call[r["call"]] == r for r in half)
     assert [r["call"] for r in rows] == sorted(r["call"] for r in rows)
     assert {r["parent_id"] for r in rows} == {"id0", "id1", "id2", "id3"}
-    again, counts = generate.run(teacher, plan, template, cache)
-    assert again == rows and counts["cached"] == 4
+    again, counts, runner = generate.run(teacher, plan, template, cache)
+    assert again == rows and runner.acct.cache_hits == 4 and runner.acct.requests == 0
     row = rows[0]
     assert row["teacher"] == {"profile": "tiny", "backend": "llamacpp", "model": "model.gguf"}
     assert row["template"]["path"] == "prompts/classification.jinja" and len(row["template"]["sha256"]) == 64
-    assert row["generation"]["temperature"] == 1.0 and "seed" in row["generation"]
+    assert row["sampling"]["temperature"] == 1.0 and "seed" in row["sampling"]
+    assert row["request"]["messages"][0]["role"] == "user" and row["error"] is None
+    # With the task given, a call whose output has no valid example is asked again with a fresh
+    # sample; the rejected call stays a row, and nothing already answered is sent again.
+    rows2, counts2, runner2 = generate.run(teacher, plan, template, cache, task, LABELS)
+    reasked = [r for r in rows2 if r["sampling"]["sample"] > 0]
+    assert counts2["reasked"] == len(reasked) == runner2.acct.requests
+    assert counts2["calls"] == 4 + len(reasked) and runner2.acct.cache_hits == 4
+    for r in reasked:
+        parent = next(p for p in rows2 if p["parent_id"] == r["parent_id"] and p["sampling"]["sample"] == 0)
+        assert generate.valid_examples(task, LABELS, parent["raw"])[1] == 0
+
+
+def test_samples_are_distinct_requests() -> None:
+    template = load_template("prompts/classification.jinja", root=REPO)
+    plan = generate.plan(SELECTED, template, get_task("classification"), LABELS, 3, 0, 0, samples=3)
+    assert len(plan) == 12
+    assert len({(r.sample, r.seed) for _, r in plan}) == 12
+    assert [r.sample for _, r in plan[:3]] == [0, 1, 2]
+
+
+def test_structured_requests_carry_the_task_schema() -> None:
+    template = load_template("prompts/classification.jinja", root=REPO)
+    plan = generate.plan(SELECTED, template, get_task("classification"), LABELS, 3, 0, 0, structured=True)
+    schema = plan[0][1].schema
+    assert schema["properties"]["examples"]["items"]["properties"]["label"]["enum"] == LABELS

@@ -18,6 +18,7 @@ pytestmark = pytest.mark.slow
 
 UPSTREAM = {"prepare", "tiny_teacher", "train@0", "evaluate@0", "select@0"}
 DOWNSTREAM = {
+    "teacher",  # resolves the chosen profile (seconds); its output is unchanged for tiny_cool
     "generate@0",
     "filter@0",
     "merge@0",

@@ -73,7 +73,10 @@ def test_gsm8k_round_with_a_causal_student(tmp_path: Path) -> None:
     wrong = sorted(p["id"] for p in predictions if p["split"] == "seed" and not p["correct"])
     assert [s["id"] for s in read_jsonl(it0 / "selected.jsonl")] == wrong
     generations = read_jsonl(it0 / "generations.jsonl")
-    assert len(generations) == len(wrong) and all("Question:" in g["prompt"] for g in generations)
+    # One first call per wrong seed example (sample 0), plus re-asks of calls with no valid example.
+    firsts = [g for g in generations if g["sampling"]["sample"] == 0]
+    assert sorted(g["parent_id"] for g in firsts) == wrong
+    assert all("Question:" in g["request"]["messages"][0]["content"] for g in generations)
     kept = read_records(it0 / "kept.jsonl")
     math = get_task("math")
     assert all(math.validate(Example(r.input, r.output), None) == (True, "ok") for r in kept)

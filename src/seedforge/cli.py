@@ -94,3 +94,44 @@ def iterations(
     except SeedforgeError as e:
         _fail(e)
     typer.echo(f"{params}: loop.iterations = {iterations_value}")
+
+
+cache_app = typer.Typer(no_args_is_help=True, help="The teacher call cache (.seedforge/cache/calls.sqlite).")
+app.add_typer(cache_app, name="cache")
+CACHE = typer.Option(Path(".seedforge/cache/calls.sqlite"), "--cache", help="the call cache database")
+
+
+@cache_app.command("stats")
+def cache_stats(cache: Path = CACHE) -> None:
+    """Answers stored, per teacher profile, with their size and age."""
+    import time
+
+    from seedforge.cache import CallCache
+
+    if not cache.exists():
+        _fail(SeedforgeError(f"{cache}: no call cache here yet"))
+    stats = CallCache(cache).stats()
+    typer.echo(f"{cache}: {stats['calls']} answered calls")
+    now = time.time()
+    for profile, s in sorted(stats["profiles"].items()):
+        typer.echo(
+            f"  {profile or '(none)'}: {s['calls']} calls, {s['bytes'] / 1e6:.2f} MB, "
+            f"oldest {(now - s['oldest']) / 86400:.1f} days, newest {(now - s['newest']) / 86400:.1f} days"
+        )
+
+
+@cache_app.command("prune")
+def cache_prune(
+    cache: Path = CACHE,
+    older_than: float = typer.Option(None, "--older-than", min=0, help="delete answers older than DAYS"),
+    profile: str = typer.Option(None, "--profile", help="delete answers of this teacher profile"),
+) -> None:
+    """Delete stored answers by age and/or teacher profile (both given: those matching both)."""
+    from seedforge.cache import CallCache
+
+    if older_than is None and profile is None:
+        _fail(SeedforgeError("cache prune: give --older-than DAYS and/or --profile NAME"))
+    if not cache.exists():
+        _fail(SeedforgeError(f"{cache}: no call cache here yet"))
+    removed = CallCache(cache).prune(older_than, profile)
+    typer.echo(f"{cache}: removed {removed} answered calls")

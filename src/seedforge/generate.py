@@ -1,20 +1,25 @@
-"""Render the task template for each selected seed example and ask the teacher for k examples."""
+"""Render the task template for each selected seed example and ask the teacher for k examples.
+
+`plan` makes the requests (one per sample of each prompt); `run` sends them through the shared
+runner, re-asks a call whose output yields no valid example with a fresh sample (up to the
+profile's `reasks`), and returns one call row per call, sorted by call key.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import logging
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from seedforge.cache import CallCache
 from seedforge.io import dumps
 from seedforge.prompts import Template
-from seedforge.records import TeacherRef
+from seedforge.rows import CallRow, Usage
+from seedforge.runner import Outcome, Progress, Runner
 from seedforge.tasks import Example, Task
 from seedforge.teachers import Request, Teacher, call_key
-
-log = logging.getLogger(__name__)
 
 
 def call_seed(*parts: Any) -> int:
@@ -38,8 +43,11 @@ def plan(
     k: int,
     seed: int,
     iteration: int,
+    samples: int = 1,
+    structured: bool = False,
 ) -> list[tuple[dict[str, Any], Request]]:
-    """One request per selected seed example: its rendered prompt and sampling seed."""
+    """`samples` requests per selected seed example: its rendered prompt, sample index and seed."""
+    schema = task.output_schema(labels, k) if structured else None
     planned = []
     for row in selected:
         prompt = template.render(
@@ -49,8 +57,21 @@ def plan(
             example=Example(row["input"], row["output"]),
             prediction=row.get("prediction") or "",
         )
-        planned.append((row, Request(prompt=prompt, seed=call_seed(seed, iteration, row["id"], 0))))
+        for sample in range(samples):
+            seed_ = call_seed(seed, iteration, row["id"], sample)
+            planned.append((row, Request.user(prompt, seed=seed_, sample=sample, schema=schema)))
     return planned
+
+
+def valid_examples(task: Task, labels: Sequence[str] | None, raw: str) -> tuple[int, int]:
+    """(parsed, valid) example counts of one output.
+
+    >>> from seedforge.tasks import get_task
+    >>> valid_examples(get_task("classification"), ["a", "b"], "Input: x\\nLabel: a\\n\\nInput: y\\nLabel: c")
+    (2, 1)
+    """
+    parsed = task.parse(raw).examples
+    return len(parsed), sum(task.validate(e, labels)[0] for e in parsed)
 
 
 def run(
@@ -58,38 +79,88 @@ def run(
     planned: Sequence[tuple[dict[str, Any], Request]],
     template: Template,
     cache: CallCache,
-    batch_size: int = 8,
-) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """Call the teacher for every planned request not already in the cache.
+    task: Task | None = None,
+    labels: Sequence[str] | None = None,
+    progress: Progress | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, Any], Runner]:
+    """Send every planned request not already answered in the cache, re-asking malformed ones.
 
-    Returns the generation rows (sorted by call key) and call counts (`calls`, `cached`).
+    Returns the call rows (sorted by call key), content counts for the tracked metrics, and the
+    runner (whose `acct` holds the machine-dependent accounting for the run log).
     """
-    ref = TeacherRef(profile=teacher.profile, backend=teacher.backend, model=teacher.model_id)
-    keyed = [(call_key(teacher, req), row, req) for row, req in planned]
-    answers: dict[str, dict[str, Any]] = {}
-    for key, _, _ in keyed:
-        hit = cache.get(key)
-        if hit is not None:
-            answers[key] = hit
-    todo = [(key, req) for key, _, req in keyed if key not in answers]
-    counts = {"calls": len(keyed), "cached": len(keyed) - len(todo)}
-    for start in range(0, len(todo), batch_size):
-        chunk = todo[start : start + batch_size]
-        for (key, _), gen in zip(chunk, teacher.generate([req for _, req in chunk]), strict=True):
-            answers[key] = {"raw": gen.text, "finish_reason": gen.finish_reason, "usage": gen.usage}
-            cache.put(key, answers[key])
-        log.info("generate: %d/%d calls done", counts["cached"] + start + len(chunk), len(keyed))
-    rows = []
-    for key, row, req in sorted(keyed, key=lambda t: t[0]):
-        rows.append(
-            {
-                "call": key,
-                "parent_id": row["id"],
-                "prompt": req.prompt,
-                "teacher": ref.model_dump(),
-                "template": template.ref.model_dump(),
-                "generation": {**teacher.sampling(), "seed": req.seed, "sample": req.sample},
-                **answers[key],
-            }
-        )
-    return rows, counts
+    samples = max((req.sample for _, req in planned), default=0) + 1
+    reasks = teacher.params.reasks if task is not None else 0
+    parent: dict[str, str] = {}
+    first: list[tuple[str, Request]] = []
+    for row, req in planned:
+        key = call_key(teacher, req)
+        parent[key] = row["id"]
+        first.append((key, req))
+
+    def follow_up(outcomes: list[Outcome]) -> list[tuple[str, Request]]:
+        """A fresh sample for each answered call with no valid example, while reasks remain."""
+        assert task is not None
+        more = []
+        for o in sorted(outcomes, key=lambda o: o.key):
+            if o.generation is None or o.request.sample // samples >= reasks:
+                continue
+            if valid_examples(task, labels, o.request.full_text(o.generation.text))[1]:
+                continue
+            sample = o.request.sample + samples
+            again = replace(o.request, sample=sample, seed=call_seed(o.request.seed, sample))
+            key = call_key(teacher, again)
+            parent[key] = parent[o.key]
+            more.append((key, again))
+        return more
+
+    runner = Runner(teacher, cache, progress)
+    outcomes = runner.run(first, follow_up if reasks else None)
+    rows = [call_row(teacher, template, parent[o.key], o) for o in outcomes.values()]
+    rows.sort(key=lambda r: r["call"])
+    return rows, content_counts(rows, len(first), samples, task, labels), runner
+
+
+def call_row(teacher: Teacher, template: Template, parent_id: str, o: Outcome) -> dict[str, Any]:
+    req = o.request
+    gen = o.generation
+    row = CallRow(
+        call=o.key,
+        parent_id=parent_id,
+        teacher={"profile": teacher.profile, "backend": teacher.backend, "model": teacher.model_id},
+        template=template.ref.model_dump(),
+        request={k: v for k, v in req.payload().items() if k not in ("seed", "sample")},
+        sampling={**teacher.sampling(), "seed": req.seed, "sample": req.sample},
+        raw=req.full_text(gen.text) if gen is not None else None,
+        finish_reason=gen.finish_reason if gen is not None else None,
+        usage={k: v for k, v in (gen.usage if gen else {}).items() if k in Usage.model_fields},
+        attempts=o.attempts,
+        error=o.error,
+    )
+    return row.model_dump(mode="json")
+
+
+def content_counts(
+    rows: Sequence[dict[str, Any]],
+    planned: int,
+    samples: int,
+    task: Task | None,
+    labels: Sequence[str] | None,
+) -> dict[str, Any]:
+    """Counts that depend only on what was asked and answered (the tracked metrics)."""
+    answered = [r for r in rows if r["raw"] is not None]
+    counts: dict[str, Any] = {
+        "calls_planned": planned,
+        "calls": len(rows),
+        "reasked": sum(1 for r in rows if r["sampling"]["sample"] >= samples),
+        "answered": len(answered),
+        "failed": len(rows) - len(answered),
+        "failed_by_cause": dict(sorted(Counter(r["error"]["cause"] for r in rows if r["error"]).items())),
+        "prompt_tokens": sum(r["usage"]["prompt_tokens"] for r in answered),
+        "completion_tokens": sum(r["usage"]["completion_tokens"] for r in answered),
+    }
+    if task is not None:
+        per_call = [valid_examples(task, labels, r["raw"]) for r in answered]
+        counts["calls_with_valid"] = sum(1 for _, v in per_call if v)
+        counts["examples_parsed"] = sum(p for p, _ in per_call)
+        counts["examples_valid"] = sum(v for _, v in per_call)
+    return counts

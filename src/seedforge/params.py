@@ -14,6 +14,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from seedforge.errors import SeedforgeError
+from seedforge.teachers import BACKENDS
+from seedforge.teachers.llamacpp import HubFile, LlamaCppTeacher
+from seedforge.teachers.openai_compat import OpenAITeacher
+
+__all__ = ["HubFile", "LlamaCppTeacher", "OpenAITeacher", "Params", "load_params", "parse_params"]
 
 
 class Strict(BaseModel):
@@ -91,45 +96,11 @@ class Loop(Strict):
 # --- teachers ---------------------------------------------------------------------------------
 
 
-class Sampling(Strict):
-    temperature: float = Field(default=0.8, ge=0)
-    top_p: float = Field(default=0.95, gt=0, le=1)
-    max_tokens: int = Field(default=512, gt=0)
+# Each backend owns its options model (seedforge/teachers/<backend>.py) and registers itself;
+# the union of profiles is built from that registry, so a new backend touches one file.
 
-
-class HubFile(Strict):
-    repo_id: str
-    filename: str
-    revision: str | None = None
-
-
-class LlamaCppTeacher(Sampling):
-    backend: Literal["llamacpp"]
-    model: str | None = None  # a local GGUF path
-    hub: HubFile | None = None  # or a GGUF on the Hugging Face hub, downloaded into its cache
-    n_ctx: int = Field(default=4096, gt=0)
-    n_gpu_layers: int = 0  # -1 offloads every layer when llama.cpp was built with GPU support
-    chat: bool = True  # use the GGUF's chat template (else plain completion)
-    repeat_penalty: float = Field(default=1.1, gt=0)  # llama.cpp's server default, so both agree
-
-    @model_validator(mode="after")
-    def _one_location(self) -> LlamaCppTeacher:
-        if (self.model is None) == (self.hub is None):
-            raise ValueError("give exactly one of 'model' (a GGUF path) or 'hub'")
-        return self
-
-
-class OpenAITeacher(Sampling):
-    backend: Literal["openai"]
-    base_url: str
-    model: str
-    api: Literal["chat", "completions"] = "chat"
-    api_key_env: str | None = None  # name of the environment variable holding the key
-    timeout: float = Field(default=120.0, gt=0)
-    extra_body: dict[str, Any] = {}  # server-specific sampling knobs, e.g. {repeat_penalty: 1.0}
-
-
-Teacher = Annotated[LlamaCppTeacher | OpenAITeacher, Field(discriminator="backend")]
+TeacherOptions = Union[tuple(b.Options for b in BACKENDS.values())]  # noqa: UP007
+Teacher = Annotated[TeacherOptions, Field(discriminator="backend")]
 
 
 class TinyTeacher(Strict):
@@ -205,7 +176,7 @@ class Params(Strict):
         return self
 
     @property
-    def teacher_profile(self) -> LlamaCppTeacher | OpenAITeacher:
+    def teacher_profile(self) -> Any:
         return self.teachers[self.teacher]
 
     @property
@@ -255,7 +226,7 @@ def describe_error(e: ValidationError) -> str:
     return f"{key}: {msg}"
 
 
-_TAGS = {"llamacpp", "openai", "classifier", "causal"}  # discriminator tags pydantic puts in locs
+_TAGS = {*BACKENDS, "classifier", "causal"}  # discriminator tags pydantic puts in locs
 
 
 def _dotted(loc: tuple[Any, ...]) -> str:

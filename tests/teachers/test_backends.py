@@ -103,7 +103,7 @@ def test_chat_over_http_matches_in_process_llamacpp(server: str, tiny_gguf: Path
             repeat_penalty=1.0,
         ),
     )
-    reqs = [Request(prompt=PROMPT, seed=1), Request(prompt=PROMPT + "\n", seed=2)]
+    reqs = [Request.user(PROMPT, seed=1), Request.user(PROMPT + "\n", seed=2)]
     over_http = http_teacher.generate(reqs)
     in_process = local.generate(reqs)
     assert [g.text for g in over_http] == [g.text for g in in_process]
@@ -113,14 +113,16 @@ def test_chat_over_http_matches_in_process_llamacpp(server: str, tiny_gguf: Path
 
 def test_completions_api(server: str, monkeypatch) -> None:
     monkeypatch.setenv("SEEDFORGE_TEST_KEY", SECRET)
-    gens = openai_teacher(server, api="completions").generate([Request(prompt="Input: refund", seed=0)])
+    gens = openai_teacher(server, api="completions").generate([Request.user("Input: refund", seed=0)])
     assert len(gens) == 1 and isinstance(gens[0].text, str) and gens[0].usage["prompt_tokens"] > 0
 
 
 def test_sampling_is_seeded(server: str, monkeypatch) -> None:
     monkeypatch.setenv("SEEDFORGE_TEST_KEY", SECRET)
     teacher = openai_teacher(server, temperature=1.0, max_tokens=32)
-    a, b, c = teacher.generate([Request(PROMPT, seed=5), Request(PROMPT, seed=5), Request(PROMPT, seed=6)])
+    a, b, c = teacher.generate(
+        [Request.user(PROMPT, seed=5), Request.user(PROMPT, seed=5), Request.user(PROMPT, seed=6)]
+    )
     assert a.text == b.text
     assert a.text != c.text
 
@@ -128,9 +130,9 @@ def test_sampling_is_seeded(server: str, monkeypatch) -> None:
 def test_wrong_key_is_one_line_without_the_key(server: str, monkeypatch) -> None:
     monkeypatch.setenv("SEEDFORGE_TEST_KEY", "sk-wrong-key-abcdef")
     with pytest.raises(SeedforgeError) as e:
-        openai_teacher(server).generate([Request(PROMPT, seed=0)])
+        openai_teacher(server).generate([Request.user(PROMPT, seed=0)])
     msg = str(e.value)
-    assert msg.startswith(f"teachers.local: {server} answered with an error")
+    assert msg.startswith(f"teachers.local: {server} answered 401")
     assert "\n" not in msg and "sk-wrong-key-abcdef" not in msg and SECRET not in msg
 
 
@@ -140,7 +142,7 @@ def test_missing_key_variable(monkeypatch) -> None:
         SeedforgeError,
         match=r"teachers\.local\.api_key_env: environment variable SEEDFORGE_TEST_KEY is not set",
     ):
-        openai_teacher("http://127.0.0.1:9/v1").generate([Request(PROMPT, seed=0)])
+        openai_teacher("http://127.0.0.1:9/v1").generate([Request.user(PROMPT, seed=0)])
 
 
 class Failing(http.server.BaseHTTPRequestHandler):
@@ -162,15 +164,25 @@ class Failing(http.server.BaseHTTPRequestHandler):
 
 
 def test_server_errors_are_retried_then_reported() -> None:
+    from seedforge.cache import CallCache
+    from seedforge.runner import Progress, Runner
+    from seedforge.teachers import call_key
+
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Failing)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
         base = f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-        teacher = make_teacher("flaky", OpenAITeacher(backend="openai", base_url=base, model="m", timeout=10))
-        with pytest.raises(SeedforgeError) as e:
-            teacher.generate([Request(PROMPT, seed=0)])
-        assert "injected failure" in str(e.value) and "\n" not in str(e.value)
-        assert Failing.hits == 3  # one try and the client's two retries
+        profile = OpenAITeacher(backend="openai", base_url=base, model="m", max_attempts=3, backoff=0.01)
+        teacher = make_teacher("flaky", profile)
+        request = Request.user(PROMPT, seed=0)
+        with pytest.raises(SeedforgeError) as e:  # 1 of 1 finished calls failed: over fail_share
+            Runner(teacher, CallCache(None), Progress("t", enabled=False)).run(
+                [(call_key(teacher, request), request)]
+            )
+        msg = str(e.value)
+        assert msg.startswith("teachers.flaky: stopped: 1 of 1 finished calls failed") and "\n" not in msg
+        assert "server 3" in msg and "injected failure" in msg
+        assert Failing.hits == 3  # one try and two retries, by our runner (the client's are off)
     finally:
         httpd.shutdown()
 
@@ -178,7 +190,7 @@ def test_server_errors_are_retried_then_reported() -> None:
 def test_missing_gguf_file(tmp_path: Path) -> None:
     teacher = make_teacher("mine", LlamaCppTeacher(backend="llamacpp", model=str(tmp_path / "no.gguf")))
     with pytest.raises(SeedforgeError, match=r"teachers\.mine\.model: GGUF file not found"):
-        teacher.generate([Request(PROMPT, seed=0)])
+        teacher.generate([Request.user(PROMPT, seed=0)])
 
 
 def test_hub_gguf_offline_says_how_to_provide_the_file(monkeypatch, tmp_path: Path) -> None:
@@ -193,7 +205,7 @@ def test_hub_gguf_offline_says_how_to_provide_the_file(monkeypatch, tmp_path: Pa
         hub=HubFile(repo_id="Qwen/Qwen2.5-0.5B-Instruct-GGUF", filename="qwen2.5-0.5b-instruct-q4_k_m.gguf"),
     )
     with pytest.raises(SeedforgeError) as e:
-        make_teacher("qwen05b", profile).generate([Request(PROMPT, seed=0)])
+        make_teacher("qwen05b", profile).generate([Request.user(PROMPT, seed=0)])
     msg = str(e.value)
     assert msg.startswith(
         "teachers.qwen05b.hub: cannot fetch Qwen/Qwen2.5-0.5B-Instruct-GGUF/qwen2.5-0.5b-instruct-q4_k_m.gguf"
@@ -257,10 +269,14 @@ def test_generate_stage_over_http_never_writes_the_key(server: str, tmp_path: Pa
     )
     assert out.returncode == 0, out.stderr
     rows = read_jsonl(tmp_path / "generations.jsonl")
-    assert [r["parent_id"] for r in sorted(rows, key=lambda r: r["parent_id"])] == ["a1", "b2"]
+    # One first call per example, plus a fresh sample for a call whose output had no valid example.
+    firsts = sorted(r["parent_id"] for r in rows if r["sampling"]["sample"] == 0)
+    assert firsts == ["a1", "b2"] and {r["parent_id"] for r in rows} == {"a1", "b2"}
     assert all(r["teacher"] == {"profile": "local", "backend": "openai", "model": "tiny"} for r in rows)
-    written = [p.read_text() for p in tmp_path.rglob("*") if p.is_file()] + [out.stdout, out.stderr]
-    assert not any(SECRET in text for text in written)
+    written = [p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()]
+    written += [out.stdout.encode(), out.stderr.encode()]
+    assert any(p.suffix == ".sqlite" for p in tmp_path.rglob("*"))  # the cache is among them
+    assert not any(SECRET.encode() in data for data in written)
 
 
 def test_cache_fingerprint_tells_a_rebuilt_gguf_from_the_old_one(tmp_path: Path) -> None:
@@ -269,7 +285,7 @@ def test_cache_fingerprint_tells_a_rebuilt_gguf_from_the_old_one(tmp_path: Path)
 
     path = tmp_path / "model.gguf"
     teacher = make_teacher("tiny", LlamaCppTeacher(backend="llamacpp", model=str(path)))
-    request = Request(prompt=PROMPT, seed=0)
+    request = Request.user(PROMPT, seed=0)
     path.write_bytes(b"GGUF" + bytes(3 << 20))
     before = call_key(teacher, request)
     assert call_key(teacher, request) == before  # stable while the file is unchanged
@@ -280,5 +296,5 @@ def test_cache_fingerprint_tells_a_rebuilt_gguf_from_the_old_one(tmp_path: Path)
     )
     assert hub.fingerprint() == "hub:o/r/f.gguf@main"  # no download needed to key the cache
     a = openai_teacher("http://127.0.0.1:1/v1")
-    b = openai_teacher("http://127.0.0.1:2/v1")
-    assert call_key(a, request) != call_key(b, request)
+    b = openai_teacher(["http://127.0.0.1:2/v1", "http://127.0.0.1:3/v1"])
+    assert call_key(a, request) == call_key(b, request)  # two servers of one model share answers

@@ -29,6 +29,11 @@ def candidates(
     `iteration` is the iteration the records would enter (the one after the call's). Labels are
     put in the label set's spelling first, so "Billing" and "billing" are one example.
     """
+    if generation.get("raw") is None:  # a call that failed after its last attempt
+        cause = (generation.get("error") or {}).get("cause", "unknown")
+        return [], [
+            {"reason": f"call:{cause}", "call": generation["call"], "parent_id": generation["parent_id"]}
+        ]
     parsed = task.parse(generation["raw"])
     common = {
         "task": task.name,
@@ -37,7 +42,11 @@ def candidates(
         "parent_id": generation["parent_id"],
         "teacher": TeacherRef(**generation["teacher"]),
         "template": TemplateRef(**generation["template"]),
-        "generation": {**generation["generation"], "call": generation["call"]},
+        # A call row's `sampling` (older rows: `generation`) becomes the record's `generation`.
+        "generation": {
+            **generation.get("sampling", generation.get("generation", {})),
+            "call": generation["call"],
+        },
         "raw": generation["raw"],
     }
     records = []

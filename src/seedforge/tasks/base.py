@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,11 @@ class Task(Protocol):
 
     def parse(self, raw: str) -> ParseResult: ...
 
+    def output_schema(self, labels: Sequence[str] | None, k: int | None = None) -> dict[str, Any]:
+        """JSON schema of the structured answer (`{"examples": [...]}`, at most k) for constrained
+        decoding."""
+        ...
+
     def validate(self, example: Example, labels: Sequence[str] | None) -> tuple[bool, str]: ...
 
     def answer(self, text: str, labels: Sequence[str] | None) -> str | None: ...
@@ -53,3 +58,31 @@ class Task(Protocol):
     def format_examples(self, examples: Sequence[Example]) -> str: ...
 
     def student_prompt(self, input: str) -> str: ...
+
+
+def examples_schema(item: dict[str, Any], k: int | None = None) -> dict[str, Any]:
+    """`{"examples": [item, ...]}` with 1 to k items, every field required.
+
+    >>> examples_schema({"input": {"type": "string"}}, k=3)["properties"]["examples"]["maxItems"]
+    3
+    """
+    schema = {
+        "type": "object",
+        "properties": {
+            "examples": {
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                    "type": "object",
+                    "properties": item,
+                    "required": list(item),
+                    "additionalProperties": False,
+                },
+            }
+        },
+        "required": ["examples"],
+        "additionalProperties": False,
+    }
+    if k is not None:
+        schema["properties"]["examples"]["maxItems"] = k
+    return schema

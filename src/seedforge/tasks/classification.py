@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from seedforge.tasks.base import Example, ParseResult
-from seedforge.tasks.parsing import parse_blocks, protect, unwrap
+from seedforge.tasks.base import Example, ParseResult, examples_schema
+from seedforge.tasks.parsing import parse_blocks, parse_json, protect, unwrap
 
 
 def _drop_period(label: str) -> str:
@@ -60,6 +61,9 @@ def match_label(text: str, labels: Sequence[str]) -> str | None:
     return None
 
 
+MAX_INPUT = 300  # characters of one example's input in the structured form
+
+
 @dataclass(frozen=True)
 class ClassificationTask:
     """Strict format: ``Input: <text>`` then ``Label: <label>``, both single-line.
@@ -82,9 +86,29 @@ class ClassificationTask:
     has_labels: bool = True  # outputs come from a label set fixed by the seed data
 
     def parse(self, raw: str) -> ParseResult:
-        records, errors = parse_blocks(raw, [self.input_field, self.output_field])
+        """The structured (JSON) form or the text form.
+
+        >>> ClassificationTask().parse('{"examples": [{"input": "Hi", "label": "greeting"}]}').examples
+        [Example(input='Hi', output='greeting')]
+        """
+        fields = [self.input_field, self.output_field]
+        records, errors = parse_json(raw, fields) or parse_blocks(raw, fields)
         examples = [Example(r["input"], _drop_period(r["label"])) for r in records]
         return ParseResult(examples, errors)
+
+    def output_schema(self, labels: Sequence[str] | None, k: int | None = None) -> dict[str, Any]:
+        """JSON schema of a structured answer: up to k examples, each a one-line input (at most
+        MAX_INPUT characters: a bound also keeps a weak model from writing forever inside a string)
+        and a label from the label set.
+
+        >>> schema = ClassificationTask().output_schema(["a", "b"])
+        >>> schema["properties"]["examples"]["items"]["properties"]["label"]
+        {'type': 'string', 'enum': ['a', 'b']}
+        """
+        label: dict[str, Any] = {"type": "string"}
+        if labels:
+            label["enum"] = list(labels)
+        return examples_schema({"input": {"type": "string", "maxLength": MAX_INPUT}, "label": label}, k)
 
     def validate(self, example: Example, labels: Sequence[str] | None) -> tuple[bool, str]:
         """Keep an example whose input is non-empty and whose label is in ``labels``.

@@ -9,9 +9,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from seedforge.tasks.base import Example, ParseResult
-from seedforge.tasks.parsing import parse_blocks, protect
+from seedforge.tasks.base import Example, ParseResult, examples_schema
+from seedforge.tasks.parsing import parse_blocks, parse_json, protect
 
 TOLERANCE = Decimal("1e-6")
 
@@ -88,11 +89,23 @@ class MathTask:
     has_labels: bool = False
 
     def parse(self, raw: str) -> ParseResult:
-        records, errors = parse_blocks(
-            raw, [self.input_field, self.output_field], multiline=[self.output_field]
-        )
+        fields = [self.input_field, self.output_field]
+        records, errors = parse_json(raw, fields) or parse_blocks(raw, fields, multiline=[self.output_field])
         examples = [Example(r["question"], _cut_after_final(r["answer"])) for r in records]
         return ParseResult(examples, errors)
+
+    def output_schema(self, labels: Sequence[str] | None, k: int | None = None) -> dict[str, Any]:
+        """JSON schema of a structured answer: a question and a worked answer ending `#### N`.
+
+        >>> import re
+        >>> item = MathTask().output_schema(None)["properties"]["examples"]["items"]
+        >>> pattern = item["properties"]["answer"]["pattern"]
+        >>> bool(re.search(pattern, "2+2=4\\n#### 4")), bool(re.search(pattern, "four"))
+        (True, False)
+        """
+        answer = {"type": "string", "pattern": r"^[^#]*#### -?[0-9][0-9,]*(\.[0-9]+)?$"}
+        question = {"type": "string", "maxLength": 600}
+        return examples_schema({"question": question, "answer": answer}, k)
 
     def validate(self, example: Example, labels: Sequence[str] | None) -> tuple[bool, str]:
         """Keep an example with a question and an answer containing ``#### N``.

@@ -8,6 +8,7 @@ only a teacher call.
 
 from __future__ import annotations
 
+import json
 import re
 import textwrap
 from collections.abc import Sequence
@@ -203,4 +204,48 @@ def parse_blocks(
         else:
             open_field = None  # trailing chatter after a complete example
     finish()
+    return records, errors
+
+
+_JSON_FENCE = re.compile(r"^\s*```(?:json)?\s*\n(?P<body>.*?)\n\s*```\s*$", re.DOTALL)
+
+
+def parse_json(raw: str, fields: Sequence[str]) -> tuple[list[dict[str, str]], list[str]] | None:
+    """Records from the structured form `{"examples": [{"input": ..., "label": ...}]}` (or a
+    bare list), keyed by lower-cased field names like `parse_blocks`; None when `raw` is not
+    JSON, so the caller falls back to the text form.
+
+    >>> parse_json('{"examples": [{"input": "hi", "label": "greet"}, {"input": "x"}]}', ["Input", "Label"])
+    ([{'input': 'hi', 'label': 'greet'}], ['missing_field:label'])
+    >>> parse_json("Input: hi", ["Input", "Label"]) is None
+    True
+    >>> parse_json('{"examples": [{"input": "two\\nlines", "label": "a"}]}', ["Input", "Label"])[0]
+    [{'input': 'two\\nlines', 'label': 'a'}]
+    """
+    text = raw.strip()
+    fenced = _JSON_FENCE.match(text)
+    if fenced:
+        text = fenced.group("body").strip()
+    if not text.startswith(("{", "[")):
+        return None
+    try:
+        # strict=False: grammar-constrained decoders (llama.cpp) let raw newlines into strings.
+        data = json.loads(text, strict=False)
+    except ValueError:
+        return None
+    items = data.get("examples") if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        return [], ["json:no_examples"]
+    keys = [f.lower() for f in fields]
+    records, errors = [], []
+    for item in items:
+        if not isinstance(item, dict):
+            errors.append("json:not_an_object")
+            continue
+        lowered = {str(k).lower(): v for k, v in item.items()}
+        missing = next((k for k in keys if not isinstance(lowered.get(k), str)), None)
+        if missing is not None:
+            errors.append(f"missing_field:{missing}")
+            continue
+        records.append({k: lowered[k].strip() for k in keys})
     return records, errors

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from seedforge.params import LlamaCppTeacher, OpenAITeacher
-from seedforge.teachers.base import Generation, Request, Teacher, call_key
+# Importing a backend module registers it (the modules import nothing heavy at import time).
+from seedforge.teachers import llamacpp, openai_compat  # noqa: F401
+from seedforge.teachers.base import CallError, Generation, Options, Request, Teacher, call_key
+from seedforge.teachers.registry import BACKENDS
 
-__all__ = ["Generation", "Request", "Teacher", "call_key", "make_teacher"]
+__all__ = ["BACKENDS", "CallError", "Generation", "Options", "Request", "Teacher", "call_key", "make_teacher"]
 
 
-def make_teacher(name: str, profile: LlamaCppTeacher | OpenAITeacher, root: Path = Path(".")) -> Teacher:
+def make_teacher(name: str, profile: Any, root: Path = Path(".")) -> Teacher:
     """Build (but do not load) the backend for a teacher profile."""
-    if isinstance(profile, LlamaCppTeacher):
-        from seedforge.teachers.llamacpp import LlamaCppBackend
-
-        return LlamaCppBackend(name, profile, root)
-    from seedforge.teachers.openai_compat import OpenAIBackend
-
-    return OpenAIBackend(name, profile)
+    return BACKENDS[profile.backend](name, profile, root)

@@ -1,37 +1,69 @@
-"""In-process llama.cpp teacher (llama-cpp-python) for a local or hub-downloaded GGUF."""
+"""In-process llama.cpp teacher (llama-cpp-python) for a local or hub-downloaded GGUF.
+
+llama.cpp runs one call at a time, so calls go to a worker thread one by one (behind a lock)
+while the shared runner's event loop keeps caching and accounting.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import Sequence
+import json
+import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from seedforge.errors import SeedforgeError, first_line
-from seedforge.params import LlamaCppTeacher
-from seedforge.teachers.base import Generation, Request
+from seedforge.teachers.base import Generation, Options, Request, Teacher
+from seedforge.teachers.registry import register
 
 
-class LlamaCppBackend:
+class HubFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    repo_id: str
+    filename: str
+    revision: str | None = None
+
+
+class LlamaCppTeacher(Options):
+    backend: Literal["llamacpp"]
+    model: str | None = None  # a local GGUF path
+    hub: HubFile | None = None  # or a GGUF on the Hugging Face hub, downloaded into its cache
+    n_ctx: int = Field(default=4096, gt=0)
+    n_gpu_layers: int = 0  # -1 offloads every layer when llama.cpp was built with GPU support
+    chat: bool = True  # use the GGUF's chat template (else plain completion)
+    repeat_penalty: float = Field(default=1.1, gt=0)  # llama.cpp's server default, so both agree
+    concurrency: int = Field(default=1, gt=0)  # one model, one call at a time; more only queues
+
+    @model_validator(mode="after")
+    def _one_location(self) -> LlamaCppTeacher:
+        if (self.model is None) == (self.hub is None):
+            raise ValueError("give exactly one of 'model' (a GGUF path) or 'hub'")
+        return self
+
+    def local_model(self) -> str | None:
+        """The project file this profile reads, for the DVC dependency of generate."""
+        return self.model
+
+
+@register
+class LlamaCppBackend(Teacher):
     backend = "llamacpp"
+    Options = LlamaCppTeacher
 
     def __init__(self, profile: str, params: LlamaCppTeacher, root: Path = Path(".")) -> None:
-        self.profile = profile
-        self.params = params
-        self.root = root
+        super().__init__(profile, params, root)
         # The model id is the GGUF's file name: stable across machines, unlike an absolute path.
         self.model_id = params.hub.filename if params.hub else Path(params.model or "").name
         self._llm: Any = None
+        self._lock = threading.Lock()
 
     def sampling(self) -> dict[str, Any]:
         p = self.params
-        return {
-            "temperature": p.temperature,
-            "top_p": p.top_p,
-            "max_tokens": p.max_tokens,
-            "repeat_penalty": p.repeat_penalty,
-            "chat": p.chat,
-        }
+        return {**super().sampling(), "repeat_penalty": p.repeat_penalty, "chat": p.chat}
 
     def fingerprint(self) -> str:
         """A hub file by repo, name and revision; a local GGUF by name, size and its two ends.
@@ -97,28 +129,39 @@ class LlamaCppBackend:
         except (ValueError, RuntimeError) as e:
             raise SeedforgeError(f"teachers.{self.profile}: llama.cpp could not load {path} ({e})") from None
 
-    def generate(self, batch: Sequence[Request]) -> list[Generation]:
+    async def agenerate(self, request: Request, endpoint: str) -> Generation:
         self.load()
-        return [self._one(r) for r in batch]
+        return await asyncio.to_thread(self._locked, request)
+
+    def _locked(self, request: Request) -> Generation:
+        with self._lock:
+            return self._one(request)
 
     def _one(self, request: Request) -> Generation:
         p = self.params
-        kwargs = dict(
+        kwargs: dict[str, Any] = dict(
             temperature=p.temperature,
             top_p=p.top_p,
             max_tokens=p.max_tokens,
             repeat_penalty=p.repeat_penalty,
             seed=request.seed,
+            stop=list(request.stop) if request.stop else None,
         )
         try:
             if p.chat:
-                out = self._llm.create_chat_completion(
-                    messages=[{"role": "user", "content": request.prompt}], **kwargs
-                )
+                if request.schema is not None:
+                    kwargs["response_format"] = {"type": "json_object", "schema": request.schema}
+                out = self._llm.create_chat_completion(messages=request.chat(), **kwargs)
                 choice = out["choices"][0]
                 text = choice["message"]["content"] or ""
             else:
-                out = self._llm.create_completion(prompt=request.prompt, **kwargs)
+                if request.schema is not None:
+                    from llama_cpp import LlamaGrammar
+
+                    kwargs["grammar"] = LlamaGrammar.from_json_schema(
+                        json.dumps(request.schema), verbose=False
+                    )
+                out = self._llm.create_completion(prompt=request.prompt(), **kwargs)
                 choice = out["choices"][0]
                 text = choice["text"]
         except ValueError as e:  # llama.cpp raises ValueError when the prompt exceeds n_ctx

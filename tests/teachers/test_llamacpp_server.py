@@ -1,0 +1,109 @@
+"""The runner against a real `python -m llama_cpp.server` serving the tiny GGUF: real requests,
+structured output, and a rerun that sends nothing (counted from the server's own access log)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from seedforge import generate
+from seedforge.cache import CallCache
+from seedforge.params import OpenAITeacher
+from seedforge.prompts import load_template
+from seedforge.runner import Progress
+from seedforge.tasks import get_task
+from seedforge.tasks.parsing import parse_json
+from seedforge.teachers import make_teacher
+from tests.conftest import REPO
+from tests.teachers.test_backends import free_port
+
+LABELS = ["account", "billing", "delivery", "technical"]
+SELECTED = [
+    {"id": "a1", "input": "my parcel is late", "output": "delivery", "prediction": "billing"},
+    {"id": "b2", "input": "reset my password", "output": "account", "prediction": "technical"},
+    {"id": "c3", "input": "charged twice this month", "output": "billing", "prediction": "account"},
+]
+
+
+@pytest.fixture(scope="module")
+def logged_server(tiny_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """The server, with its access log (one line per request it answered) in a file."""
+    log = tmp_path_factory.mktemp("server") / "access.log"
+    port = free_port()
+    with log.open("w") as sink:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "llama_cpp.server",
+                "--model",
+                str(tiny_gguf),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--n_ctx",
+                "1024",
+                "--model_alias",
+                "tiny",
+            ],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}/v1"
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(f"{base}/models", timeout=2)
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    pytest.fail(f"llama_cpp.server exited: {log.read_text()[-2000:]}")
+                time.sleep(0.3)
+        yield base, log
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def posts(log: Path) -> int:
+    return log.read_text().count('"POST /v1/chat/completions HTTP/1.1" 200')
+
+
+def test_structured_output_over_http_and_a_rerun_sends_nothing(logged_server, tmp_path: Path) -> None:
+    base, log = logged_server
+    profile = OpenAITeacher(
+        backend="openai",
+        base_url=base,
+        model="tiny",
+        structured=True,
+        structured_format="json_object",  # the form llama_cpp.server 0.3 accepts
+        temperature=1.0,
+        max_tokens=400,  # room for one example of at most 300 characters, even from a weak model
+        reasks=0,
+        concurrency=2,
+        extra_body={"repeat_penalty": 1.1},
+    )
+    teacher = make_teacher("tiny_http", profile)
+    task = get_task("classification")
+    template = load_template("prompts/classification.jinja", root=REPO)
+    plan = generate.plan(SELECTED, template, task, LABELS, 1, 0, 0, structured=True)  # k=1
+    cache = CallCache(tmp_path / "calls.sqlite")
+    before = posts(log)
+    quiet = Progress("t", enabled=False)
+    rows, counts, runner = generate.run(teacher, plan, template, cache, task, LABELS, quiet)
+    assert posts(log) - before == runner.acct.requests == 3 and counts["failed"] == 0
+    # Constrained decoding: every answer is the JSON form; labels can only come from the enum.
+    assert all(r["raw"].lstrip().startswith("{") for r in rows)
+    parsed = [parse_json(r["raw"], ["Input", "Label"]) for r in rows]
+    assert all(p is not None for p in parsed)  # the schema bounds the answer: it always ends
+    assert all(len(recs) == 1 and recs[0]["label"] in LABELS for recs, _ in parsed)
+    assert runner.acct.tokens_spent["completion_tokens"] > 0
+    # The same plan again: everything from the cache, not one request at the server.
+    again, _, rerun = generate.run(teacher, plan, template, cache, task, LABELS, quiet)
+    assert again == rows and rerun.acct.requests == 0 and rerun.acct.cache_hits == 3
+    assert posts(log) - before == 3
