@@ -10,15 +10,18 @@ from collections import Counter
 from collections.abc import Iterable
 
 _NON_WORD = re.compile(r"[^\w]+")
+_JOINER = re.compile(r"(?<=\w)-(?=\w)")
 
 
 def words(text: str) -> list[str]:
-    """Lowercased words, punctuation removed (apostrophes too: "don't" -> "don t").
+    """Lowercased words with punctuation removed. A hyphen inside a word joins it ("hard-pressed"
+    and "hardpressed" are one word); other punctuation splits ("don't" -> "don t").
 
-    >>> words("It's a GREAT film -- truly!")
-    ['it', 's', 'a', 'great', 'film', 'truly']
+    >>> words("It's a GREAT film -- scene-by-scene!")
+    ['it', 's', 'a', 'great', 'film', 'scenebyscene']
     """
-    return _NON_WORD.sub(" ", text.lower().replace("_", " ")).split()
+    text = _JOINER.sub("", text.lower().replace("_", " "))
+    return _NON_WORD.sub(" ", text).split()
 
 
 def ngrams(text: str, n: int) -> set[tuple[str, ...]]:

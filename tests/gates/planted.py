@@ -34,10 +34,10 @@ def case_punct(text: str, rng: random.Random) -> str:
     return rng.choice([bare.upper(), bare.lower() + "!", text.title() + " ..."])
 
 
-def words_changed(text: str, rng: random.Random, n: int = 2) -> str:
-    """Up to n words replaced by fillers or dropped."""
+def words_changed(text: str, rng: random.Random) -> str:
+    """About one word in ten (at least one) replaced by a filler or dropped."""
     words = text.split()
-    for _ in range(min(n, max(len(words) - 3, 0))):
+    for _ in range(min(max(1, len(words) // 10), max(len(words) - 3, 0))):
         i = rng.randrange(len(words))
         if rng.random() < 0.5:
             words[i] = rng.choice(FILLERS)
