@@ -23,6 +23,7 @@ from seedforge.errors import SeedforgeError, first_line
 log = logging.getLogger(__name__)
 
 _SQL_VARS = 900  # SQLite's default limit on host parameters per statement is 999
+STORE_EVERY = 4096  # texts embedded between cache writes
 
 
 def text_key(text: str) -> str:
@@ -59,18 +60,23 @@ class Encoder:
     def load(self) -> Any:
         """Load the sentence-transformers model (once); any failure is one line naming the key."""
         if self._model is None:
-            from seedforge.students.base import pick_device, resolve_model
+            import torch
+
+            from seedforge.students.base import resolve_model
 
             name = self.model_name
             path = resolve_model(name) if not _looks_local(name) else name
             if _looks_local(name) and not Path(name).exists():
                 raise SeedforgeError(f"gates.model: cannot load {name!r}: no such folder")
+            device = self.device_setting
+            if device == "auto":
+                device = "cuda" if torch.cuda.is_available() else "cpu"
+            elif device == "cuda" and not torch.cuda.is_available():
+                raise SeedforgeError("gates.device: 'cuda' asked for but no CUDA device is available")
             try:
                 from sentence_transformers import SentenceTransformer
 
-                self._model = SentenceTransformer(path, device=pick_device(self.device_setting))
-            except SeedforgeError:
-                raise
+                self._model = SentenceTransformer(path, device=device)
             except Exception as e:  # noqa: BLE001 - any load failure is the same user error
                 raise SeedforgeError(f"gates.model: cannot load {name!r}: {first_line(e)[:200]}") from None
         return self._model
@@ -80,16 +86,16 @@ class Encoder:
         found = {k: self._memo[k] for k in keys if k in self._memo}
         found.update(self._lookup(sorted(set(keys) - set(found))))
         missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in found}.items())
-        if missing:
-            model = self.load()
-            vecs = model.encode(
-                [t for _, t in missing],
+        for start in range(0, len(missing), STORE_EVERY):  # stored as it goes: a crash loses one chunk
+            chunk = missing[start : start + STORE_EVERY]
+            vecs = self.load().encode(
+                [t for _, t in chunk],
                 batch_size=self.batch_size,
                 normalize_embeddings=True,
                 convert_to_numpy=True,
                 show_progress_bar=False,
-            ).astype(np.float32)
-            new = {k: v for (k, _), v in zip(missing, vecs, strict=True)}
+            )
+            new = {k: np.asarray(v, dtype=np.float32) for (k, _), v in zip(chunk, vecs, strict=True)}
             self._store(new)
             found.update(new)
         self.embedded += len(missing)
