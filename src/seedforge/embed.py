@@ -75,6 +75,9 @@ class Encoder:
                 raise SeedforgeError("gates.device: 'cuda' asked for but no CUDA device is available")
             try:
                 from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()  # a progress bar per load clutters stage logs and the CLI
 
                 self._model = SentenceTransformer(path, device=device)
             except Exception as e:  # noqa: BLE001 - any load failure is the same user error
