@@ -2,7 +2,7 @@
 
 A gate takes a batch of candidate records and returns one `Verdict` per record: keep, or a
 reason (plus the row it matched and the score). Gates run in order, cheapest and most certain
-first: task validity, exact duplicates, test/dev leakage, near-duplicates, then the optional
+first: task validity, test/dev leakage, exact duplicates, near-duplicates, then the optional
 label check. Every drop is counted by reason and written to the stage's rejects file in one row
 shape (`seedforge.parse.REJECT_FIELDS`), so no example disappears without a trace.
 """
@@ -58,8 +58,10 @@ def build_gates(
     """The gate chain that `settings` (params `gates:`) asks for, in the order they run."""
     chain: list[Gate] = [
         TaskGate(task, labels),
-        ExactDuplicate(r.id for r in dataset),
+        # Leakage before duplicates: every copy of a test sentence is reported as a leak, rather
+        # than one leak and many duplicates of a row that was never kept.
         Leakage(held_out, encoder, settings.leakage.ngram, settings.leakage.cosine),
+        ExactDuplicate(r.id for r in dataset),
         NearDuplicate(dataset, encoder, settings.near_duplicate),
     ]
     if settings.label.enabled:
