@@ -1,8 +1,10 @@
-"""filter@i: parse the teacher's outputs into records, gate them, and write kept and rejects."""
+"""filter@i: parse the teacher's calls into candidates, gate them, write kept, rejects and counts."""
 
+import logging
 from pathlib import Path
 
 from seedforge import gates, stage
+from seedforge.embed import Encoder
 from seedforge.io import read_jsonl, write_json, write_jsonl
 from seedforge.params import load_params
 from seedforge.records import read_records, write_records
@@ -11,19 +13,33 @@ from seedforge.records import read_records, write_records
 def main() -> None:
     p = stage.parser(__doc__)
     p.add_argument("--iteration", type=int, required=True)
-    p.add_argument("--generations", type=Path, required=True)
+    p.add_argument("--generations", type=Path, required=True, help="round i's call rows")
     p.add_argument("--dataset", type=Path, required=True, help="iteration i's dataset (for duplicates)")
-    p.add_argument("--task-info", type=Path, required=True)
+    p.add_argument("--prepared", type=Path, required=True, help="task.json, seed/test/dev.jsonl")
+    p.add_argument("--cache", type=Path, default=None, help="embedding cache folder")
     p.add_argument("--kept", type=Path, required=True)
     p.add_argument("--rejects", type=Path, required=True)
     p.add_argument("--metrics", type=Path, required=True)
     args = p.parse_args()
-    load_params(args.params)  # validate the recipe even though no key is read here
-    task, labels = stage.task_info(args.task_info)
-    existing = [r.id for r in read_records(args.dataset)]
-    kept, rejects, counts = gates.filter_generations(
-        read_jsonl(args.generations), task, labels, existing, args.iteration
+    settings = load_params(args.params).gates
+    task, labels = stage.task_info(args.prepared / "task.json")
+    split = lambda name: read_records(args.prepared / f"{name}.jsonl")  # noqa: E731
+    encoder = Encoder(settings.model, args.cache, settings.device, settings.batch_size)
+    chain = gates.build_gates(
+        settings,
+        encoder,
+        task,
+        labels,
+        dataset=read_records(args.dataset),
+        held_out={"test": split("test"), "dev": split("dev")},
+        seed=split("seed"),
     )
+    kept, rejects, counts = gates.filter_calls(
+        read_jsonl(args.generations), chain, task, labels, args.iteration
+    )
+    # Logged, not a metric: it depends on the cache, and metrics depend only on the inputs.
+    logging.getLogger("filter").info("embedded %d new texts (the rest came from the cache)", encoder.embedded)
+    encoder.close()
     write_records(args.kept, kept)
     write_jsonl(args.rejects, rejects)
     write_json(args.metrics, counts)

@@ -15,7 +15,8 @@ def main() -> None:
     p.add_argument("--dataset", type=Path, required=True, help="iteration 0's dataset (the seed set)")
     p.add_argument("--metrics", type=Path, required=True)
     args = p.parse_args()
-    result = prepare(load_params(args.params).data)
+    params = load_params(args.params)
+    result = prepare(params.data, ngram=params.gates.leakage.ngram)
     for split, records in result.splits.items():
         write_records(args.out / f"{split}.jsonl", records)
     write_json(args.out / "task.json", {"task": result.task.name, "labels": result.labels})

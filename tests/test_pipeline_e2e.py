@@ -98,8 +98,10 @@ def test_metrics_rejects_and_plots(project: Path) -> None:
         rejects = read_jsonl(project / "data" / "iterations" / str(i) / "rejects.jsonl")
         assert f["rejected"] == len(rejects) == sum(f["rejected_by_reason"].values())
         assert f["parsed"] == f["kept"] + sum(
-            n for r, n in f["rejected_by_reason"].items() if not r.startswith("parse:")
+            n for r, n in f["rejected_by_reason"].items() if not r.startswith(("parse:", "call:"))
         )
+        kept = read_records(project / "data" / "iterations" / str(i) / "kept.jsonl")
+        assert all({"leak_cosine_test", "leak_cosine_dev", "near_duplicate"} <= set(r.gates) for r in kept)
         assert all(r["reason"] and r["call"] for r in rejects)
     for i in (0, 1, 2):
         e = json.loads((project / "metrics" / "evaluate" / f"{i}.json").read_text())
@@ -108,6 +110,7 @@ def test_metrics_rejects_and_plots(project: Path) -> None:
     assert "reports/summary.json" in json.dumps(shown)
     table = (project / "reports" / "iterations.csv").read_text().splitlines()
     assert table[0].startswith("iteration,dataset_size") and len(table) == 4
+    assert "rejected_leak" in table[0] and "rejected_near_duplicate" in table[0]
     dvc(project, "plots", "show", "--json")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Annotated
 
 import typer
 import yaml
@@ -135,3 +136,59 @@ def cache_prune(
         _fail(SeedforgeError(f"{cache}: no call cache here yet"))
     removed = CallCache(cache).prune(older_than, profile)
     typer.echo(f"{cache}: removed {removed} answered calls")
+
+
+@app.command()
+def similarity(
+    a: Annotated[Path, typer.Argument(help="dataset A (.jsonl .json .csv .tsv .parquet)")],
+    b: Annotated[Path, typer.Argument(help="dataset B; the same file as A compares A with itself")],
+    column: str = typer.Option("input", "--column", help="text column (headerless csv/tsv: column_0, ...)"),
+    no_header: bool = typer.Option(False, "--no-header", help="csv/tsv without a header row"),
+    png: Annotated[Path | None, typer.Option("--png", help="also draw the histogram here")] = None,
+    thresholds: str = typer.Option(
+        "0.8,0.85,0.9,0.95,0.98", "--thresholds", help="comma-separated cosines to count flags at"
+    ),
+    model: str | None = typer.Option(None, "--model", help="encoder (default: gates.model of the recipe)"),
+    params: Path = PARAMS,
+) -> None:
+    """Nearest-neighbour cosine of each row of A to B: a histogram and the rows each threshold flags."""
+    try:
+        import numpy as np
+
+        from seedforge import similarity as sim
+        from seedforge.embed import Encoder
+        from seedforge.params import Gates, Source
+        from seedforge.search import nearest
+        from seedforge.sources import load_rows
+
+        settings = load_params(params).gates if params.exists() else Gates()
+        try:
+            cuts = [float(t) for t in thresholds.split(",") if t.strip()]
+        except ValueError:
+            raise SeedforgeError(
+                f"--thresholds: expected numbers like 0.9,0.95 (got {thresholds!r})"
+            ) from None
+        texts = []
+        for path in (a, b):
+            rows = load_rows(Source(path=str(path), header=not no_header, input=column))
+            if rows and column not in rows[0]:
+                raise SeedforgeError(
+                    f"{path}: row 1: missing column {column!r} (columns: {', '.join(rows[0])})"
+                )
+            texts.append([str(r[column]) for r in rows])
+        encoder = Encoder(model or settings.model, Path(".seedforge/cache/embeddings"), settings.device)
+        same = a.resolve() == b.resolve()
+        va = encoder.encode(texts[0])
+        vb = va if same else encoder.encode(texts[1])
+        _, scores = nearest(va, vb, skip_self=same)
+        scores = scores[np.isfinite(scores)]
+        typer.echo(f"nearest-neighbour cosine of {len(texts[0])} rows of {a} to {len(texts[1])} rows of {b}")
+        typer.echo(sim.histogram(scores))
+        typer.echo("threshold  rows flagged")
+        for t, n in sim.flagged(scores, cuts):
+            typer.echo(f"{t:9.3f}  {n:6d} ({n / max(len(scores), 1):.1%})")
+        if png is not None:
+            sim.plot(scores, cuts, png, f"{a.name} vs {b.name}: nearest-neighbour cosine")
+            typer.echo(f"wrote {png}")
+    except SeedforgeError as e:
+        _fail(e)

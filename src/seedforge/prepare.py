@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from seedforge.errors import SeedforgeError
+from seedforge.ngrams import NgramIndex
 from seedforge.params import Data
 from seedforge.records import Record
 from seedforge.sources import label_set, load_rows, source_name, to_records
@@ -24,7 +25,9 @@ class Prepared:
     metrics: dict[str, Any]
 
 
-def prepare(data: Data, root: Path = Path(".")) -> Prepared:
+def prepare(data: Data, root: Path = Path("."), ngram: int = 8) -> Prepared:
+    """`ngram` is gates.leakage.ngram: test/dev rows sharing a word n-gram with a seed row are
+    counted (`<split>_seed_ngram_overlap`) and warned about, as the filter gate would reject them."""
     task = get_task(data.task)
     seed_rows = load_rows(data.seed, root)
     if not seed_rows:
@@ -53,10 +56,20 @@ def prepare(data: Data, root: Path = Path(".")) -> Prepared:
         metrics[f"{split}_duplicates"] = len(records) - len(unique)
         splits[split] = sorted(unique.values(), key=lambda r: r.id)
     seed_ids = {r.id for r in splits["seed"]}
+    index = NgramIndex(((r.id, r.input) for r in splits["seed"]), ngram)
     for split in ("test", "dev"):
         leaked = sum(r.id in seed_ids for r in splits[split])
         metrics[f"{split}_in_seed"] = leaked
         if leaked:
             log.warning("%d %s examples also appear in the seed set", leaked, split)
+        overlap = sum(index.match(r.input)[0] is not None for r in splits[split])
+        metrics[f"{split}_seed_ngram_overlap"] = overlap
+        if overlap:
+            log.warning(
+                "%d %s examples share a %d-word n-gram with a seed example (seed/test leakage?)",
+                overlap,
+                split,
+                ngram,
+            )
     metrics["labels"] = len(labels) if labels else 0
     return Prepared(task=task, labels=labels, splits=splits, metrics=metrics)

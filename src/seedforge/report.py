@@ -23,6 +23,22 @@ COLUMNS = [
     "kept",
     "rejected",
 ]
+# Reject reasons are "<family>:<detail>" (parse:missing_field:label, leak:test:ngram, ...): one
+# column per family keeps the table's shape fixed whatever details a run produced.
+REJECT_FAMILIES = ["call", "parse", "invalid", "duplicate", "near_duplicate", "leak", "label", "other"]
+COLUMNS += [f"rejected_{family}" for family in REJECT_FAMILIES]
+
+
+def by_family(rejected_by_reason: dict[str, int]) -> dict[str, int]:
+    """
+    >>> by_family({"leak:test:ngram": 2, "leak:dev:embedding": 1, "parse:no_examples": 4})["rejected_leak"]
+    3
+    """
+    out = {f"rejected_{family}": 0 for family in REJECT_FAMILIES}
+    for reason, n in rejected_by_reason.items():
+        key = f"rejected_{reason.split(':', 1)[0]}"
+        out[key if key in out else "rejected_other"] += n
+    return out
 
 
 def rows(iterations: Sequence[int], metrics_dir: Path) -> list[dict[str, Any]]:
@@ -33,7 +49,10 @@ def rows(iterations: Sequence[int], metrics_dir: Path) -> list[dict[str, Any]]:
         for step in ("train", "evaluate", "filter"):
             path = metrics_dir / step / f"{i}.json"
             if path.exists():
-                row.update({k: v for k, v in read_json(path).items() if k in COLUMNS})
+                metrics = read_json(path)
+                row.update({k: v for k, v in metrics.items() if k in COLUMNS})
+                if "rejected_by_reason" in metrics:
+                    row.update(by_family(metrics["rejected_by_reason"]))
         out.append(row)
     return out
 

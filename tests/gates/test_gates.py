@@ -1,4 +1,5 @@
-from seedforge.gates import ExactDuplicate, TaskGate, candidates, count_reasons, filter_generations, run_gates
+from seedforge.gates import ExactDuplicate, TaskGate, count_reasons, filter_calls, run_gates
+from seedforge.parse import REJECT_FIELDS, candidates
 from seedforge.records import Record
 from seedforge.tasks import get_task
 
@@ -6,14 +7,14 @@ LABELS = ["account", "billing", "delivery", "technical"]
 TASK = get_task("classification")
 
 
-def generation(raw: str) -> dict:
+def call(raw: str | None, call_id: str = "c1") -> dict:
     return {
-        "call": "c1",
+        "call": call_id,
         "parent_id": "p1",
         "raw": raw,
         "teacher": {"profile": "tiny", "backend": "llamacpp", "model": "model.gguf"},
         "template": {"path": "prompts/classification.jinja", "sha256": "0" * 64},
-        "generation": {"temperature": 1.0, "seed": 7, "sample": 0},
+        "sampling": {"temperature": 1.0, "seed": 7, "sample": 0},
     }
 
 
@@ -33,7 +34,7 @@ RAW = """Sure! Here are 4 new examples:
 
 
 def test_candidates_carry_provenance_and_canonical_labels() -> None:
-    records, rejects = candidates(generation(RAW), TASK, LABELS, iteration=1)
+    records, rejects = candidates(call(RAW), TASK, LABELS, iteration=1)
     assert [r.output for r in records] == ["billing", "delivery", "refunds"]
     first = records[0]
     assert first.origin == "generated" and first.iteration == 1 and first.parent_id == "p1"
@@ -41,11 +42,36 @@ def test_candidates_carry_provenance_and_canonical_labels() -> None:
     assert first.generation == {"temperature": 1.0, "seed": 7, "sample": 0, "call": "c1"}
     assert first.raw == RAW
     assert [r["reason"] for r in rejects] == ["parse:missing_field:label"]
+    assert all(tuple(r) == REJECT_FIELDS for r in rejects)
+
+
+def test_older_call_rows_name_sampling_generation() -> None:
+    row = call(RAW)
+    row["generation"] = row.pop("sampling")
+    records, _ = candidates(row, TASK, LABELS, iteration=1)
+    assert records[0].generation == {"temperature": 1.0, "seed": 7, "sample": 0, "call": "c1"}
+
+
+def test_failed_call_is_counted_not_parsed() -> None:
+    records, rejects = candidates(call(None), TASK, LABELS, iteration=1)
+    assert records == []
+    assert rejects == [
+        {
+            "reason": "call:error",
+            "call": "c1",
+            "parent_id": "p1",
+            "id": None,
+            "input": None,
+            "output": None,
+            "matched_id": None,
+            "score": None,
+        }
+    ]
 
 
 def test_gates_reject_with_reasons_and_keep_the_rest() -> None:
     records, _ = candidates(
-        generation(RAW + "\nInput: the courier left my box in the rain\nLabel: delivery\n"),
+        call(RAW + "\nInput: the courier left my box in the rain\nLabel: delivery\n"),
         TASK,
         LABELS,
         iteration=1,
@@ -59,24 +85,28 @@ def test_gates_reject_with_reasons_and_keep_the_rest() -> None:
         "invalid:label_not_in_set": 1,
     }
     assert all(r["call"] == "c1" and r["parent_id"] == "p1" for r in rejects)
+    dup = next(r for r in rejects if r["reason"] == "duplicate:dataset")
+    assert dup["matched_id"] == in_dataset.id and dup["score"] == 1.0
 
 
 def test_output_with_no_examples_is_counted() -> None:
-    records, rejects = candidates(generation("I cannot help with that."), TASK, LABELS, iteration=1)
+    records, rejects = candidates(call("I cannot help with that."), TASK, LABELS, iteration=1)
     assert records == [] and [r["reason"] for r in rejects] == ["parse:no_examples"]
 
 
-def test_filter_generations_counts_every_candidate() -> None:
+def test_filter_calls_counts_every_candidate() -> None:
     existing = [Record.seed("classification", "My card was billed twice for one order", "billing").id]
-    kept, rejects, counts = filter_generations([generation(RAW)], TASK, LABELS, existing, iteration=0)
+    chain = [TaskGate(TASK, LABELS), ExactDuplicate(existing)]
+    kept, rejects, counts = filter_calls([call(RAW), call(None, "c0")], chain, TASK, LABELS, iteration=0)
     assert [r.input for r in kept] == ["the courier left my box in the rain"]
     assert counts == {
         "iteration": 0,
-        "calls": 1,
+        "calls": 2,
         "parsed": 3,
         "kept": 1,
-        "rejected": 3,
+        "rejected": 4,
         "rejected_by_reason": {
+            "call:error": 1,
             "duplicate:dataset": 1,
             "invalid:label_not_in_set": 1,
             "parse:missing_field:label": 1,

@@ -1,126 +1,94 @@
 """Gates decide which generated examples enter the dataset.
 
-A gate is a callable `record -> (keep, reason)`. Every drop is counted by reason and written to the
-stage's rejects file with the call it came from, so no example disappears without a trace.
-Later gates (embedding near-duplicates, test leakage) plug in as more callables.
+A gate takes a batch of candidate records and returns one `Verdict` per record: keep, or a
+reason (plus the row it matched and the score). Gates run in order, cheapest and most certain
+first: task validity, test/dev leakage, exact duplicates, near-duplicates, then the optional
+label check. Every drop is counted by reason and written to the stage's rejects file in one row
+shape (`seedforge.parse.REJECT_FIELDS`), so no example disappears without a trace.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+from seedforge.embed import Encoder
+from seedforge.errors import SeedforgeError
+from seedforge.gates.base import KEEP, Gate, Verdict, run_gates
 from seedforge.gates.exact import ExactDuplicate
+from seedforge.gates.label import LabelCheck
+from seedforge.gates.leakage import Leakage
+from seedforge.gates.near_duplicate import NearDuplicate
 from seedforge.gates.validate import TaskGate
-from seedforge.records import Record, TeacherRef, TemplateRef, record_id
+from seedforge.params import Gates
+from seedforge.parse import parse_calls, sort_rejects
+from seedforge.records import Record
 from seedforge.tasks import Task
 
-Gate = Callable[[Record], tuple[bool, str]]
-
-__all__ = ["ExactDuplicate", "Gate", "TaskGate", "candidates", "filter_generations", "run_gates"]
-
-
-def candidates(
-    generation: dict[str, Any], task: Task, labels: Sequence[str] | None, iteration: int
-) -> tuple[list[Record], list[dict[str, Any]]]:
-    """Parse one teacher call into candidate records and parse-error rejects.
-
-    `iteration` is the iteration the records would enter (the one after the call's). Labels are
-    put in the label set's spelling first, so "Billing" and "billing" are one example.
-    """
-    if generation.get("raw") is None:  # a call that failed after its last attempt
-        cause = (generation.get("error") or {}).get("cause", "unknown")
-        return [], [
-            {"reason": f"call:{cause}", "call": generation["call"], "parent_id": generation["parent_id"]}
-        ]
-    parsed = task.parse(generation["raw"])
-    common = {
-        "task": task.name,
-        "origin": "generated",
-        "iteration": iteration,
-        "parent_id": generation["parent_id"],
-        "teacher": TeacherRef(**generation["teacher"]),
-        "template": TemplateRef(**generation["template"]),
-        # A call row's `sampling` (older rows: `generation`) becomes the record's `generation`.
-        "generation": {
-            **generation.get("sampling", generation.get("generation", {})),
-            "call": generation["call"],
-        },
-        "raw": generation["raw"],
-    }
-    records = []
-    for ex in parsed.examples:
-        output = ex.output.strip()
-        if labels is not None:
-            output = task.answer(output, labels) or output  # unknown labels stay for TaskGate to reject
-        text = ex.input.strip()
-        records.append(Record(id=record_id(task.name, text, output), input=text, output=output, **common))
-    rejects = [
-        {"reason": f"parse:{err}", "call": generation["call"], "parent_id": generation["parent_id"]}
-        for err in parsed.errors
-    ]
-    if not parsed.examples and not parsed.errors:
-        rejects.append(
-            {"reason": "parse:no_examples", "call": generation["call"], "parent_id": generation["parent_id"]}
-        )
-    return records, rejects
-
-
-def run_gates(records: Sequence[Record], gates: Sequence[Gate]) -> tuple[list[Record], list[dict[str, Any]]]:
-    """Pass records through the gates in order; the first gate that says no names the reason."""
-    kept, rejects = [], []
-    for record in records:
-        for gate in gates:
-            keep, reason = gate(record)
-            if not keep:
-                rejects.append(
-                    {
-                        "reason": reason,
-                        "call": _call(record),
-                        "parent_id": record.parent_id,
-                        "id": record.id,
-                        "input": record.input,
-                        "output": record.output,
-                    }
-                )
-                break
-        else:
-            kept.append(record)
-    return kept, rejects
-
-
-def _call(record: Record) -> str | None:
-    return None if record.generation is None else record.generation.get("call")
+__all__ = [
+    "KEEP",
+    "ExactDuplicate",
+    "Gate",
+    "LabelCheck",
+    "Leakage",
+    "NearDuplicate",
+    "TaskGate",
+    "Verdict",
+    "build_gates",
+    "count_reasons",
+    "filter_calls",
+    "run_gates",
+]
 
 
 def count_reasons(rejects: Sequence[dict[str, Any]]) -> dict[str, int]:
     return dict(sorted(Counter(r["reason"] for r in rejects).items()))
 
 
-def filter_generations(
-    generations: Sequence[dict[str, Any]],
+def build_gates(
+    settings: Gates,
+    encoder: Encoder,
     task: Task,
     labels: Sequence[str] | None,
-    existing_ids: Iterable[str],
+    dataset: Sequence[Record],
+    held_out: dict[str, Sequence[Record]],
+    seed: Sequence[Record],
+) -> list[Gate]:
+    """The gate chain that `settings` (params `gates:`) asks for, in the order they run."""
+    chain: list[Gate] = [
+        TaskGate(task, labels),
+        # Leakage before duplicates: every copy of a test sentence is reported as a leak, rather
+        # than one leak and many duplicates of a row that was never kept.
+        Leakage(held_out, encoder, settings.leakage.ngram, settings.leakage.cosine),
+        ExactDuplicate(r.id for r in dataset),
+        NearDuplicate(dataset, encoder, settings.near_duplicate),
+    ]
+    if settings.label.enabled:
+        if labels is None:
+            raise SeedforgeError(f"gates.label.enabled: the {task.name} task has no labels to check")
+        chain.append(LabelCheck(seed, encoder, settings.label.k))
+    return chain
+
+
+def filter_calls(
+    calls: Sequence[dict[str, Any]],
+    gates: Sequence[Gate],
+    task: Task,
+    labels: Sequence[str] | None,
     iteration: int,
 ) -> tuple[list[Record], list[dict[str, Any]], dict[str, Any]]:
-    """Round `iteration`'s teacher outputs -> (kept records, rejects, counts).
+    """Round `iteration`'s call rows -> (kept records, rejects, counts).
 
-    Parse failures, task validation (label in set, answer extractable) and exact duplicates of
-    the dataset or of each other are each a reason; the first gate to say no names it.
+    Kept records enter iteration `iteration + 1`; they are returned in candidate order.
     """
-    parsed, rejects = [], []
-    for generation in generations:
-        records, parse_rejects = candidates(generation, task, labels, iteration + 1)
-        parsed.extend(records)
-        rejects.extend(parse_rejects)
-    kept, gate_rejects = run_gates(parsed, [TaskGate(task, labels), ExactDuplicate(existing_ids)])
-    rejects = sorted(rejects + gate_rejects, key=lambda r: (r["call"], r["reason"], r.get("id") or ""))
+    candidates, rejects = parse_calls(calls, task, labels, iteration)
+    kept, gate_rejects = run_gates(candidates, gates)
+    rejects = sort_rejects(rejects + gate_rejects)
     counts = {
         "iteration": iteration,
-        "calls": len(generations),
-        "parsed": len(parsed),
+        "calls": len(calls),
+        "parsed": len(candidates),
         "kept": len(kept),
         "rejected": len(rejects),
         "rejected_by_reason": count_reasons(rejects),

@@ -2,30 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
+from seedforge.gates.base import KEEP, Verdict
 from seedforge.records import Record
 
 
 class ExactDuplicate:
-    """Remembers every id it has seen, so order decides which copy survives.
+    """The first copy in batch order survives; later copies and copies of dataset rows go.
 
     >>> r = Record.seed("classification", "hi", "a")
-    >>> gate = ExactDuplicate(existing=[])
-    >>> gate(r), gate(r)
-    ((True, 'ok'), (False, 'duplicate:batch'))
-    >>> ExactDuplicate(existing=[r.id])(r)
-    (False, 'duplicate:dataset')
+    >>> [v.reason for v in ExactDuplicate(existing=[]).filter_batch([r, r])]
+    [None, 'duplicate:batch']
+    >>> ExactDuplicate(existing=[r.id]).filter_batch([r])[0].reason
+    'duplicate:dataset'
     """
+
+    name = "exact"
 
     def __init__(self, existing: Iterable[str]) -> None:
         self.existing = set(existing)
-        self.seen: set[str] = set()
 
-    def __call__(self, record: Record) -> tuple[bool, str]:
-        if record.id in self.existing:
-            return False, "duplicate:dataset"
-        if record.id in self.seen:
-            return False, "duplicate:batch"
-        self.seen.add(record.id)
-        return True, "ok"
+    def filter_batch(self, records: Sequence[Record]) -> list[Verdict]:
+        seen: set[str] = set()
+        out = []
+        for r in records:
+            if r.id in self.existing:
+                out.append(Verdict("duplicate:dataset", matched_id=r.id, score=1.0))
+            elif r.id in seen:
+                out.append(Verdict("duplicate:batch", matched_id=r.id, score=1.0))
+            else:
+                seen.add(r.id)
+                out.append(KEEP)
+        return out

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from seedforge.gates.base import KEEP, Verdict
 from seedforge.records import Record
 from seedforge.tasks import Example, Task
 
 
 class TaskGate:
+    name = "task"
+
     def __init__(self, task: Task, labels: Sequence[str] | None) -> None:
         self.task = task
         self.labels = labels
 
-    def __call__(self, record: Record) -> tuple[bool, str]:
-        keep, reason = self.task.validate(Example(record.input, record.output), self.labels)
-        return keep, ("ok" if keep else f"invalid:{reason}")
+    def filter_batch(self, records: Sequence[Record]) -> list[Verdict]:
+        out = []
+        for r in records:
+            keep, reason = self.task.validate(Example(r.input, r.output), self.labels)
+            out.append(KEEP if keep else Verdict(f"invalid:{reason}"))
+        return out
