@@ -38,8 +38,8 @@ def test_candidates_carry_provenance_and_canonical_labels() -> None:
     first = records[0]
     assert first.origin == "generated" and first.iteration == 1 and first.parent_id == "p1"
     assert first.teacher is not None and first.teacher.profile == "tiny"
-    assert first.generation == {"temperature": 1.0, "seed": 7, "sample": 0, "call": "c1"}
-    assert first.raw == RAW
+    assert first.generation == {"temperature": 1.0, "seed": 7, "sample": 0}
+    assert first.call == "c1"  # the raw output stays in the call row
     assert [r["reason"] for r in rejects] == ["parse:missing_field:label"]
 
 

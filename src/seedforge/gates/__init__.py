@@ -37,8 +37,8 @@ def candidates(
         "parent_id": generation["parent_id"],
         "teacher": TeacherRef(**generation["teacher"]),
         "template": TemplateRef(**generation["template"]),
-        "generation": {**generation["generation"], "call": generation["call"]},
-        "raw": generation["raw"],
+        "generation": generation["generation"],
+        "call": generation["call"],  # the raw output stays in the call row, once
     }
     records = []
     for ex in parsed.examples:
@@ -82,7 +82,7 @@ def run_gates(records: Sequence[Record], gates: Sequence[Gate]) -> tuple[list[Re
 
 
 def _call(record: Record) -> str | None:
-    return None if record.generation is None else record.generation.get("call")
+    return record.call
 
 
 def count_reasons(rejects: Sequence[dict[str, Any]]) -> dict[str, int]:
