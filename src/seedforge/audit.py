@@ -1,7 +1,7 @@
 """Integrity of a run: every training row can say where it came from, and none leaks the test set.
 
-Each finding is one line naming the file, line, record and check. Checks, per unique record (at
-its first occurrence, datasets and kept files in iteration order):
+Each finding is one line naming the file, line, check and record. Checks, per distinct row (at its
+first occurrence, datasets and kept files in iteration order):
 
 - `bad_id`: the id is not the content hash of task, input and output (the row was edited);
 - `no_provenance`: a generated row lacks its parent, teacher, template, sampling params or call;
@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from seedforge import layout
-from seedforge.io import validate_row
+from seedforge.io import dumps, validate_row
 from seedforge.records import Record, record_id
 from seedforge.rows import CallRow
 from seedforge.snapshot import Snapshot
@@ -116,9 +116,10 @@ class Auditor:
                     rec.id,
                     f"entered iteration {rec.iteration} but is in dataset {in_dataset}",
                 )
-            if rec.id in seen:
+            # The same row in a later file is checked once; an edited copy is checked again.
+            if (content := dumps(row)) in seen:
                 continue
-            seen.add(rec.id)
+            seen.add(content)
             self.checked_rows += 1
             self._record(path, line, rec)
         return ids

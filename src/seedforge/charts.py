@@ -28,19 +28,19 @@ def color(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
 
 
-def nice_max(value: float) -> float:
-    """A round upper bound for an axis.
+def axis(value: float, ticks: int = 5) -> tuple[float, float]:
+    """(top, step) of a y axis that shows `value`: a round step (1, 2, 2.5 or 5 times a power of
+    ten) and at most `ticks` gridlines above zero.
 
-    >>> nice_max(0.93), nice_max(59), nice_max(0), nice_max(1200)
-    (1.0, 60.0, 1.0, 1500.0)
+    >>> axis(0.93), axis(59), axis(0), axis(2100), axis(5)
+    ((1.0, 0.2), (60.0, 20.0), (1.0, 0.25), (2500.0, 500.0), (5.0, 1.0))
     """
     if value <= 0:
-        return 1.0
-    exp = 10 ** math.floor(math.log10(value))
-    for step in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
-        if value <= step * exp + 1e-12:
-            return float(step * exp)
-    return float(10 * exp)
+        return 1.0, 0.25
+    raw = value / ticks
+    exp = 10 ** math.floor(math.log10(raw))
+    step = next(m * exp for m in (1, 2, 2.5, 5, 10) if m * exp >= raw - 1e-12)
+    return float(step * math.ceil(value / step - 1e-9)), float(step)
 
 
 def _fmt(v: float) -> str:
@@ -53,7 +53,7 @@ def _fmt(v: float) -> str:
 
 
 def _frame(
-    title: str, y_max: float, x_labels: Sequence[str], x_at: Sequence[float], y_label: str
+    title: str, y_max: float, y_step: float, x_labels: Sequence[str], x_at: Sequence[float], y_label: str
 ) -> list[str]:
     ph = HEIGHT - TOP - BOTTOM
     out = [
@@ -62,9 +62,9 @@ def _frame(
         f"<title>{escape(title)}</title>",
         f'<rect class="plot" x="{LEFT}" y="{TOP}" width="{WIDTH - LEFT - RIGHT}" height="{ph}" fill="#fff"/>',
     ]
-    for k in range(5):
-        v = y_max * k / 4
-        y = TOP + ph - ph * k / 4
+    for k in range(round(y_max / y_step) + 1):
+        v = y_step * k
+        y = TOP + ph - ph * v / y_max
         out.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>')
         out.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">{_fmt(v)}</text>')
     for label, x in zip(x_labels, x_at, strict=True):
@@ -112,11 +112,11 @@ def line_chart(
     (1, True)
     """
     values = [v for s in series for v in s.values if v is not None]
-    top = y_max if y_max is not None else nice_max(max(values, default=0))
+    top, step_y = axis(y_max if y_max is not None else max(values, default=0))
     pw, ph = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     step = pw / max(1, len(x) - 1) if len(x) > 1 else 0
     xs = [LEFT + (step * k if len(x) > 1 else pw / 2) for k in range(len(x))]
-    out = _frame(title, top, [str(i) for i in x], xs, y_label)
+    out = _frame(title, top, step_y, [str(i) for i in x], xs, y_label)
     for s in series:
         dash = ' stroke-dasharray="6 4"' if s.dashed else ""
         points = [
@@ -156,11 +156,11 @@ def bar_chart(
         else max(((s.values[k] or 0) for s in series), default=0)
         for k in range(len(categories))
     ]
-    top = nice_max(max(totals, default=0))
+    top, step_y = axis(max(totals, default=0))
     pw, ph = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = pw / max(1, len(categories))
     centres = [LEFT + slot * (k + 0.5) for k in range(len(categories))]
-    out = _frame(title, top, list(categories), centres, y_label)
+    out = _frame(title, top, step_y, list(categories), centres, y_label)
     bar_w = slot * 0.6 if stacked else slot * 0.8 / max(1, len(series))
     for k, cx in enumerate(centres):
         base = 0.0

@@ -72,7 +72,7 @@ def collect(snap: Snapshot, samples: int = SAMPLES) -> Run:
         if isinstance(raw.get("loop"), dict):
             recipe.update({f"loop.{k}": raw["loop"].get(k) for k in ("select", "k", "init")})
         teacher = (raw.get("teachers") or {}).get(raw.get("teacher")) or {}
-        recipe.update({f"sampling.{k}": teacher[k] for k in ("temperature", "top_p") if k in teacher})
+        recipe.update({f"sampling.{k}": str(teacher[k]) for k in ("temperature", "top_p") if k in teacher})
     run = Run(label=snap.label, task=info.get("task"), labels=info.get("labels"), recipe=recipe)
     its = snap.iterations()
     for i in its:
