@@ -155,6 +155,9 @@ def _charts(runs: list[Run]) -> list[str]:
             "examples",
         ),
     ]
+    # One colour per reason and per label across all runs, so side-by-side charts read alike.
+    every_reason = sorted({x for run in runs for r in run.reasons.values() for x in r})
+    every_label = sorted({x for run in runs for b in run.balance.values() for x in b})
     for run in runs:
         suffix = f" · {run.label}" if len(runs) > 1 else ""
         rounds = sorted(run.reasons)
@@ -166,8 +169,12 @@ def _charts(runs: list[Run]) -> list[str]:
                     f"Rejects by reason per round{suffix}",
                     [str(i) for i in rounds],
                     [
-                        Series(reason, [run.reasons[i].get(reason, 0) for i in rounds], color(k))
-                        for k, reason in enumerate(reasons)
+                        Series(
+                            reason,
+                            [run.reasons[i].get(reason, 0) for i in rounds],
+                            color(every_reason.index(reason)),
+                        )
+                        for reason in reasons
                     ]
                     or [Series("none", [0] * len(rounds), color(0))],
                     "candidates",
@@ -195,8 +202,12 @@ def _charts(runs: list[Run]) -> list[str]:
                     f"Label balance per iteration{suffix}",
                     [str(i) for i in iters],
                     [
-                        Series(label, [run.balance[i].get(label, 0) for i in iters], color(k))
-                        for k, label in enumerate(labels)
+                        Series(
+                            label,
+                            [run.balance[i].get(label, 0) for i in iters],
+                            color(every_label.index(label)),
+                        )
+                        for label in labels
                     ],
                     "rows",
                 )
