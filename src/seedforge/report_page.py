@@ -126,6 +126,16 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _stacked(key: str, title: str, counts: dict[int, dict[str, int]], names: list[str], y_label: str) -> str:
+    """Stacked bars per iteration of `counts` (iteration -> name -> n); colours follow `names`."""
+    its = sorted(counts)
+    present = sorted({x for c in counts.values() for x in c})
+    series = [Series(x, [counts[i].get(x, 0) for i in its], color(names.index(x))) for x in present]
+    return bar_chart(
+        key, title, [str(i) for i in its], series or [Series("none", [0] * len(its), color(0))], y_label
+    )
+
+
 def _charts(runs: list[Run]) -> list[str]:
     its = sorted({r["iteration"] for run in runs for r in run.table})
 
@@ -161,22 +171,13 @@ def _charts(runs: list[Run]) -> list[str]:
     for run in runs:
         suffix = f" · {run.label}" if len(runs) > 1 else ""
         rounds = sorted(run.reasons)
-        reasons = sorted({reason for r in run.reasons.values() for reason in r})
         if rounds:
             out.append(
-                bar_chart(
+                _stacked(
                     f"rejects-{run.label}",
                     f"Rejects by reason per round{suffix}",
-                    [str(i) for i in rounds],
-                    [
-                        Series(
-                            reason,
-                            [run.reasons[i].get(reason, 0) for i in rounds],
-                            color(every_reason.index(reason)),
-                        )
-                        for reason in reasons
-                    ]
-                    or [Series("none", [0] * len(rounds), color(0))],
+                    run.reasons,
+                    every_reason,
                     "candidates",
                 )
             )
@@ -194,21 +195,12 @@ def _charts(runs: list[Run]) -> list[str]:
                 )
             )
         if run.balance:
-            labels = sorted({label for b in run.balance.values() for label in b})
-            iters = sorted(run.balance)
             out.append(
-                bar_chart(
+                _stacked(
                     f"labels-{run.label}",
                     f"Label balance per iteration{suffix}",
-                    [str(i) for i in iters],
-                    [
-                        Series(
-                            label,
-                            [run.balance[i].get(label, 0) for i in iters],
-                            color(every_label.index(label)),
-                        )
-                        for label in labels
-                    ],
+                    run.balance,
+                    every_label,
                     "rows",
                 )
             )
