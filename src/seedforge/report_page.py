@@ -225,6 +225,17 @@ code{font-size:12px}.muted{color:#777}
 """
 
 
+def _pivot(counts: dict[int, dict[str, int]], name: str, prefix: str) -> tuple[list[str], list[list[Any]]]:
+    """A table of counts per iteration: one row per name, one column per iteration.
+
+    >>> _pivot({0: {"a": 2}, 1: {"a": 1, "b": 3}}, "reason", "round")
+    (['reason', 'round 0', 'round 1'], [['a', 2, 1], ['b', 0, 3]])
+    """
+    its = sorted(counts)
+    names = sorted({x for c in counts.values() for x in c})
+    return [name, *(f"{prefix} {i}" for i in its)], [[x, *(counts[i].get(x, 0) for i in its)] for x in names]
+
+
 def _table(headers: list[str], rows: list[list[Any]], left: int = 1) -> str:
     head = "".join(f'<th class="{"l" if k < left else ""}">{escape(h)}</th>' for k, h in enumerate(headers))
     body = "".join(
@@ -276,25 +287,9 @@ def html(runs: list[Run]) -> str:
         parts.append(f"<h3>{escape(run.label)}</h3>")
         parts.append(_table([t for _, t in cols], [[r.get(k) for k, _ in cols] for r in run.table], left=0))
         if run.reasons:
-            rounds = sorted(run.reasons)
-            reasons = sorted({x for r in run.reasons.values() for x in r})
-            parts.append("<p>Rejects by reason and round:</p>")
-            parts.append(
-                _table(
-                    ["reason", *(f"round {i}" for i in rounds)],
-                    [[x, *(run.reasons[i].get(x, 0) for i in rounds)] for x in reasons],
-                )
-            )
+            parts += ["<p>Rejects by reason and round:</p>", _table(*_pivot(run.reasons, "reason", "round"))]
         if run.balance:
-            iters = sorted(run.balance)
-            labels = sorted({x for b in run.balance.values() for x in b})
-            parts.append("<p>Label balance (rows per label):</p>")
-            parts.append(
-                _table(
-                    ["label", *(f"it. {i}" for i in iters)],
-                    [[x, *(run.balance[i].get(x, 0) for i in iters)] for x in labels],
-                )
-            )
+            parts += ["<p>Label balance (rows per label):</p>", _table(*_pivot(run.balance, "label", "it."))]
     parts.append("<h2>Generated examples and their lineage</h2>")
     for run in runs:
         parts.append(f"<h3>{escape(run.label)}</h3>")
@@ -335,21 +330,9 @@ def markdown(runs: list[Run]) -> str:
         out += ["", f"## {run.label}", "", "### Per iteration", ""]
         out += _md_table([t for _, t in cols], [[r.get(k) for k, _ in cols] for r in run.table])
         if run.reasons:
-            rounds = sorted(run.reasons)
-            reasons = sorted({x for r in run.reasons.values() for x in r})
-            out += ["", "### Rejects by reason", ""]
-            out += _md_table(
-                ["reason", *(f"round {i}" for i in rounds)],
-                [[x, *(run.reasons[i].get(x, 0) for i in rounds)] for x in reasons],
-            )
+            out += ["", "### Rejects by reason", "", *_md_table(*_pivot(run.reasons, "reason", "round"))]
         if run.balance:
-            iters = sorted(run.balance)
-            labels = sorted({x for b in run.balance.values() for x in b})
-            out += ["", "### Label balance", ""]
-            out += _md_table(
-                ["label", *(f"it. {i}" for i in iters)],
-                [[x, *(run.balance[i].get(x, 0) for i in iters)] for x in labels],
-            )
+            out += ["", "### Label balance", "", *_md_table(*_pivot(run.balance, "label", "it."))]
         out += ["", "### Generated examples", ""]
         for c in run.samples:
             ex = c["example"]
