@@ -15,7 +15,7 @@ export DVC_NO_ANALYTICS := 1
 export TOKENIZERS_PARALLELISM := false
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup repro test lint bench clean
+.PHONY: setup repro test chromium lint bench clean
 
 setup: $(VENV)/.installed
 
@@ -35,8 +35,20 @@ $(VENV)/.installed: pyproject.toml
 repro: setup
 	$(BIN)/dvc repro
 
-test: setup
+test: setup chromium
 	$(BIN)/python -m pytest -q
+
+# The report test opens the page in headless Chromium (Debian package `chromium`). Installed here
+# when missing and apt-get can run (as root, or with password-less sudo); otherwise that test fails
+# with a message saying so, and everything else still runs.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO="sudo -n"; \
+	  if command -v apt-get >/dev/null 2>&1 && $$SUDO true 2>/dev/null; then \
+	    echo "installing chromium for the report browser test"; \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null \
+	      || echo "warning: apt-get install chromium failed"; \
+	  else echo "warning: chromium is missing and apt-get is not available to install it"; fi; }
 
 lint: setup
 	$(BIN)/ruff check src stages tests bench

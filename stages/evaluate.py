@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from seedforge import evaluate, stage
-from seedforge.io import write_json, write_jsonl
+from seedforge.io import write_json, write_rows
 from seedforge.params import load_params
 from seedforge.records import read_records
 from seedforge.students import make_student
@@ -28,7 +28,7 @@ def main() -> None:
     rows = []
     for split, records in splits.items():
         rows.extend(evaluate.score(task, labels, split, records, [next(predictions) for _ in records]))
-    write_jsonl(args.out, sorted(rows, key=lambda r: (r["split"], r["id"])))
+    write_rows(args.out, sorted(rows, key=lambda r: (r.split, r.id)))
     write_json(args.metrics, evaluate.metrics(args.iteration, rows))
 
 

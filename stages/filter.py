@@ -5,9 +5,10 @@ from pathlib import Path
 
 from seedforge import gates, stage
 from seedforge.embed import Encoder
-from seedforge.io import read_jsonl, write_json, write_jsonl
+from seedforge.io import read_jsonl, write_json, write_rows
 from seedforge.params import load_params
 from seedforge.records import read_records, write_records
+from seedforge.rows import RejectRow
 
 
 def main() -> None:
@@ -41,7 +42,7 @@ def main() -> None:
     logging.getLogger("filter").info("embedded %d new texts (the rest came from the cache)", encoder.embedded)
     encoder.close()
     write_records(args.kept, kept)
-    write_jsonl(args.rejects, rejects)
+    write_rows(args.rejects, [RejectRow.model_validate(r) for r in rejects])  # one shape for all reasons
     write_json(args.metrics, counts)
 
 

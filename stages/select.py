@@ -3,8 +3,9 @@
 from pathlib import Path
 
 from seedforge import stage
-from seedforge.io import read_jsonl, write_json, write_jsonl
+from seedforge.io import read_rows, write_json, write_rows
 from seedforge.params import load_params
+from seedforge.rows import PredictionRow
 from seedforge.select import select
 
 
@@ -16,8 +17,8 @@ def main() -> None:
     p.add_argument("--metrics", type=Path, required=True)
     args = p.parse_args()
     params = load_params(args.params)
-    chosen = select(read_jsonl(args.predictions), params.loop.select)
-    write_jsonl(args.out, chosen)
+    chosen = select(read_rows(args.predictions, PredictionRow), params.loop.select)
+    write_rows(args.out, chosen)
     write_json(
         args.metrics, {"iteration": args.iteration, "selected": len(chosen), "mode": params.loop.select}
     )

@@ -42,6 +42,38 @@ def copy_project(dest: Path) -> Path:
     return dest
 
 
+def dvc(project: Path, *args: str) -> str:
+    """Run dvc in `project`; a failure shows its output."""
+    out = subprocess.run(["dvc", *args], cwd=project, capture_output=True, text=True)
+    assert out.returncode == 0, f"dvc {' '.join(args)} failed:\n{out.stdout}\n{out.stderr}"
+    return out.stdout + out.stderr
+
+
+@pytest.fixture(scope="session")
+def light_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The default recipe with 2 rounds and lighter training, reproduced ONCE per session.
+
+    Returns the project and the output of its `dvc repro`. Tests must not change it: take a copy
+    with `clone_run` (a plain copy of the folder, git and DVC cache included, is a valid project).
+    """
+    import yaml
+
+    dest = copy_project(tmp_path_factory.mktemp("light_run"))
+    params = yaml.safe_load((dest / "params.yaml").read_text())
+    params["tiny_teacher"].update(steps=200, pairs=240)
+    params["students"]["minilm"].update(epochs=6)
+    params["loop"]["k"] = 3
+    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    subprocess.run(["git", "commit", "-qam", "light settings"], cwd=dest, check=True)
+    return dest, dvc(dest, "repro")
+
+
+def clone_run(src: Path, dest: Path) -> Path:
+    """A private copy of a reproduced project (DVC copies files out of its cache, no links)."""
+    shutil.copytree(src, dest, symlinks=True)
+    return dest
+
+
 @pytest.fixture(scope="session")
 def tiny_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny llama teacher trained briefly on the demo seed set, as GGUF (seconds to build)."""

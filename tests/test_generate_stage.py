@@ -119,12 +119,13 @@ def test_faults_reasks_and_counts(tmp_path: Path) -> None:
     assert max(r["sampling"]["sample"] for r in rows) <= 2
     parents = {r["parent_id"] for r in rows}
     assert len(parents) == 12
-    # The filter stage's gate sees every call row: error rows and garbage become rejects with reasons.
-    from seedforge.gates import filter_generations
+    # The filter stage's parse step sees every call row: error rows and garbage become rejects.
+    from seedforge.gates import count_reasons
+    from seedforge.parse import parse_calls
     from seedforge.tasks import get_task
 
-    _, _, counts = filter_generations(rows, get_task("classification"), LABELS, [], 0)
-    reasons = counts["rejected_by_reason"]
+    _, parse_rejects = parse_calls(rows, get_task("classification"), LABELS, 0)
+    reasons = count_reasons(parse_rejects)
     assert reasons.get("call:server") == len(failed) and reasons.get("parse:no_examples") == len(garbage)
     # A rerun sends nothing that was answered: only the failed calls go out again.
     with Loopback() as again:

@@ -12,7 +12,7 @@ import yaml
 
 from seedforge.io import read_jsonl
 from seedforge.records import read_records
-from tests.conftest import copy_project
+from tests.conftest import clone_run, dvc
 
 pytestmark = pytest.mark.slow
 
@@ -34,29 +34,16 @@ DOWNSTREAM = {
 }
 
 
-def dvc(project: Path, *args: str) -> str:
-    out = subprocess.run(["dvc", *args], cwd=project, capture_output=True, text=True)
-    assert out.returncode == 0, f"dvc {' '.join(args)} failed:\n{out.stdout}\n{out.stderr}"
-    return out.stdout + out.stderr
-
-
 def ran(output: str) -> set[str]:
     return set(re.findall(r"Running stage '([^']+)'", output))
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The default recipe with 2 rounds and lighter training, reproduced once."""
-    dest = copy_project(tmp_path_factory.mktemp("e2e"))
-    params = yaml.safe_load((dest / "params.yaml").read_text())
-    params["tiny_teacher"].update(steps=200, pairs=240)
-    params["students"]["minilm"].update(epochs=6)
-    params["loop"]["k"] = 3
-    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    subprocess.run(["git", "commit", "-qam", "light settings"], cwd=dest, check=True)
-    output = dvc(dest, "repro")
+def project(light_run: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default recipe with 2 rounds and lighter training (the session's shared run), in a copy."""
+    src, output = light_run
     assert ran(output) == UPSTREAM | DOWNSTREAM
-    return dest
+    return clone_run(src, tmp_path_factory.mktemp("e2e") / "project")
 
 
 def test_every_iteration_dataset_is_the_last_plus_what_was_kept(project: Path) -> None:
@@ -76,7 +63,7 @@ def test_every_iteration_dataset_is_the_last_plus_what_was_kept(project: Path) -
             assert r.origin == "generated" and r.iteration == i + 1 and r.parent_id in seed_ids
             assert r.teacher is not None and r.teacher.profile == "tiny"
             assert r.template is not None and r.template.path == "prompts/classification.jinja"
-            assert r.raw and r.generation is not None and "seed" in r.generation
+            assert r.call and r.generation is not None and "seed" in r.generation
             assert r.output in {"account", "billing", "delivery", "technical"}
 
 

@@ -192,3 +192,110 @@ def similarity(
             typer.echo(f"wrote {png}")
     except SeedforgeError as e:
         _fail(e)
+
+
+# --- Audit: provenance, diff, report, audit (see README `## Audit`) ---------------------------
+
+PROJECT = typer.Option(Path("."), "--project", "-C", help="the project root (a git + DVC repo)")
+REPORT_OUT = typer.Option(Path("reports"), "--out", help="folder for report.html and report.md")
+REPORT_EXPS = typer.Option(
+    [], "--exp", help="an experiment or revision to show (repeat for side by side; 'workspace' too)"
+)
+AUDIT_PATH = typer.Argument(Path("."), help="the project root")
+REV = typer.Option(
+    None, "--rev", help="read the run at a git revision or DVC experiment instead of the workspace"
+)
+
+
+@app.command()
+def provenance(
+    id: str = typer.Argument(..., help="an example id (or a unique prefix of 6+ hex digits)"),
+    as_json: bool = typer.Option(False, "--json", help="print the chain as JSON"),
+    project: Path = PROJECT,
+    rev: str | None = REV,
+) -> None:
+    """Where one example came from: seed parent, the mistake, the teacher call, gates, iteration."""
+    from seedforge import provenance as prov
+    from seedforge.io import dumps
+    from seedforge.snapshot import Snapshot
+
+    try:
+        chain = prov.chain(Snapshot(project, rev), id)
+    except SeedforgeError as e:
+        _fail(e)
+    typer.echo(dumps(chain) if as_json else prov.render(chain))
+
+
+@app.command()
+def diff(
+    a: str = typer.Argument(..., help="dataset file, iter:N[@REV], REV:PATH, git revision or experiment"),
+    b: str = typer.Argument(..., help="the same kinds as A"),
+    as_json: bool = typer.Option(False, "--json", help="every added, removed and changed id, as JSON"),
+    markdown: bool = typer.Option(False, "--markdown", help="tables for a pull request"),
+    project: Path = PROJECT,
+) -> None:
+    """Row-level diff of two datasets: added, removed and changed rows, by origin/label/teacher/parent."""
+    from seedforge import diff as rowdiff
+    from seedforge.io import dumps
+
+    if as_json and markdown:
+        _fail(SeedforgeError("--json and --markdown: choose one"))
+    try:
+        d = rowdiff.compare(rowdiff.resolve(a, project), rowdiff.resolve(b, project))
+    except SeedforgeError as e:
+        _fail(e)
+    if as_json:
+        typer.echo(dumps(d))
+    else:
+        typer.echo(rowdiff.render_markdown(d) if markdown else rowdiff.render_text(d), nl=not markdown)
+
+
+@app.command()
+def report(
+    out: Path = REPORT_OUT,
+    exp: list[str] = REPORT_EXPS,
+    project: Path = PROJECT,
+) -> None:
+    """One self-contained HTML page (and a markdown twin) for the run or several experiments."""
+    from seedforge import report_page
+    from seedforge.snapshot import Snapshot
+
+    try:
+        runs = [report_page.collect(Snapshot(project, name)) for name in (exp or [None])]
+        if not any(run.table for run in runs):
+            raise SeedforgeError(f"{project / 'data/iterations'}: no iteration datasets (run `dvc repro`)")
+        page, md = report_page.html(runs), report_page.markdown(runs)
+    except SeedforgeError as e:
+        _fail(e)
+    write_text(out / "report.html", page)
+    write_text(out / "report.md", md)
+    typer.echo(f"{out / 'report.html'}\n{out / 'report.md'}")
+
+
+@app.command()
+def audit(
+    path: Path = AUDIT_PATH,
+    as_json: bool = typer.Option(False, "--json", help="findings as JSON"),
+    rev: str | None = REV,
+) -> None:
+    """Integrity of a run: parents, templates, calls, provenance, test-set leakage. Exit 1 on a finding."""
+    from seedforge import audit as run_audit
+    from seedforge.io import dumps
+    from seedforge.snapshot import Snapshot
+
+    try:
+        auditor = run_audit.audit(Snapshot(path, rev))
+    except SeedforgeError as e:
+        _fail(e)
+    if as_json:
+        typer.echo(dumps(auditor.summary()))
+    else:
+        for finding in auditor.findings:
+            typer.echo(str(finding))
+        verdict = f"{len(auditor.findings)} findings" if auditor.findings else "ok"
+        typer.echo(
+            f"audit: {verdict} ({auditor.checked_rows} rows in {len(auditor.files)} files)",
+            err=bool(auditor.findings),
+        )
+    if auditor.findings:
+        raise typer.Exit(1)

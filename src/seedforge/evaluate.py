@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from seedforge.records import Record
+from seedforge.rows import PredictionRow
 from seedforge.tasks import Task
 
 
@@ -15,48 +16,49 @@ def score(
     split: str,
     records: Sequence[Record],
     predictions: Sequence[str],
-) -> list[dict[str, Any]]:
-    """One row per example: gold, the raw prediction, the answer extracted from it, correct or not.
+) -> list[PredictionRow]:
+    """One row per example: gold output, the raw prediction, the answer extracted from it, correct or not.
 
     >>> from seedforge.tasks import get_task
     >>> r = Record.seed("math", "2+2?", "2+2=4 #### 4")
     >>> row = score(get_task("math"), None, "seed", [r], ["It is 4."])[0]
-    >>> row["answer"], row["correct"]
+    >>> row.answer, row.correct
     ('4', True)
     """
     rows = []
     for record, prediction in zip(records, predictions, strict=True):
         rows.append(
-            {
-                "id": record.id,
-                "split": split,
-                "input": record.input,
-                "gold": record.output,
-                "prediction": prediction,
-                "answer": task.answer(prediction, labels),
-                "correct": task.is_correct(prediction, record.output, labels),
-            }
+            PredictionRow(
+                id=record.id,
+                split=split,
+                input=record.input,
+                output=record.output,
+                prediction=prediction,
+                answer=task.answer(prediction, labels),
+                correct=task.is_correct(prediction, record.output, labels),
+            )
         )
     return rows
 
 
-def accuracy(rows: Sequence[dict[str, Any]]) -> float | None:
+def accuracy(rows: Sequence[PredictionRow]) -> float | None:
     """Share of correct rows, rounded to 4 places (None for an empty split).
 
-    >>> accuracy([{"correct": True}, {"correct": False}, {"correct": True}])
+    >>> from types import SimpleNamespace as R
+    >>> accuracy([R(correct=True), R(correct=False), R(correct=True)])
     0.6667
     """
-    return round(sum(r["correct"] for r in rows) / len(rows), 4) if rows else None
+    return round(sum(r.correct for r in rows) / len(rows), 4) if rows else None
 
 
-def metrics(iteration: int, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    by_split: dict[str, list[dict[str, Any]]] = {}
+def metrics(iteration: int, rows: Sequence[PredictionRow]) -> dict[str, Any]:
+    by_split: dict[str, list[PredictionRow]] = {}
     for row in rows:
-        by_split.setdefault(row["split"], []).append(row)
+        by_split.setdefault(row.split, []).append(row)
     out: dict[str, Any] = {"iteration": iteration}
     for split, split_rows in sorted(by_split.items()):
         out[f"{split}_accuracy"] = accuracy(split_rows)
         out[f"{split}_total"] = len(split_rows)
     seed_rows = by_split.get("seed", [])
-    out["seed_wrong"] = sum(not r["correct"] for r in seed_rows)
+    out["seed_wrong"] = sum(not r.correct for r in seed_rows)
     return out

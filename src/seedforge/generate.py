@@ -16,10 +16,13 @@ from typing import Any
 from seedforge.cache import CallCache
 from seedforge.io import dumps
 from seedforge.prompts import Template
-from seedforge.rows import CallRow, Usage
+from seedforge.rows import CallRow
 from seedforge.runner import Outcome, Progress, Runner
 from seedforge.tasks import Example, Task
 from seedforge.teachers import Request, Teacher, call_key
+
+# the token counts a call row keeps (servers add others, e.g. total_tokens, that are derived)
+USAGE_KEYS = ("prompt_tokens", "completion_tokens")
 
 
 def call_seed(*parts: Any) -> int:
@@ -132,11 +135,11 @@ def call_row(teacher: Teacher, template: Template, parent_id: str, o: Outcome) -
         sampling={**teacher.sampling(), "seed": req.seed, "sample": req.sample},
         raw=req.full_text(gen.text) if gen is not None else None,
         finish_reason=gen.finish_reason if gen is not None else None,
-        usage={k: v for k, v in (gen.usage if gen else {}).items() if k in Usage.model_fields},
+        usage={k: v for k, v in (gen.usage if gen else {}).items() if k in USAGE_KEYS},
         attempts=o.attempts,
         error=o.error,
     )
-    return row.model_dump(mode="json")
+    return row.to_row()
 
 
 def content_counts(

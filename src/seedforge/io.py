@@ -14,9 +14,13 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from seedforge.errors import SeedforgeError
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def dumps(obj: Any) -> str:
@@ -85,16 +89,25 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     if not path.exists():
         raise SeedforgeError(f"{path}: file not found")
     with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise SeedforgeError(f"{path}:{lineno}: invalid JSON ({e.msg})") from None
-            if not isinstance(row, dict):
-                raise SeedforgeError(f"{path}:{lineno}: expected a JSON object per line")
-            yield lineno, row
+        yield from iter_json_lines(f, str(path))
+
+
+def iter_json_lines(lines: Iterable[str], where: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank line of JSONL text; errors name `where` and the line.
+
+    >>> list(iter_json_lines(['{"a": 1}', "", '{"a": 2}'], "x.jsonl"))
+    [(1, {'a': 1}), (3, {'a': 2})]
+    """
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise SeedforgeError(f"{where}:{lineno}: invalid JSON ({e.msg})") from None
+        if not isinstance(row, dict):
+            raise SeedforgeError(f"{where}:{lineno}: expected a JSON object per line")
+        yield lineno, row
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -109,3 +122,23 @@ def read_json(path: Path) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
         raise SeedforgeError(f"{path}:{e.lineno}: invalid JSON ({e.msg})") from None
+
+
+def validate_row(model: type[M], row: dict[str, Any], where: str) -> M:
+    """One row as `model`; a row that does not fit names `where` (file:line) and the field."""
+    try:
+        return model.model_validate(row)
+    except ValidationError as e:
+        err = e.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or "<row>"
+        raise SeedforgeError(f"{where}: field {field!r}: {err['msg']}") from None
+
+
+def read_rows(path: Path, model: type[M]) -> list[M]:
+    """Read a JSONL file of typed rows; a row that does not fit names the file, line and field."""
+    return [validate_row(model, row, f"{path}:{lineno}") for lineno, row in iter_jsonl(path)]
+
+
+def write_rows(path: Path, rows: Iterable[BaseModel]) -> int:
+    """Write typed rows as canonical JSONL (in the order given: callers sort)."""
+    return write_jsonl(path, (r.model_dump(mode="json") for r in rows))

@@ -57,8 +57,8 @@ def candidates(
         "parent_id": call.get("parent_id"),
         "teacher": TeacherRef(**call["teacher"]),
         "template": TemplateRef(**call["template"]),
-        "generation": {**sampling, "call": call["call"]},
-        "raw": raw,
+        "generation": sampling,
+        "call": call["call"],  # the raw output stays in the call row, once for all its examples
     }
     parsed = task.parse(raw)
     records = []

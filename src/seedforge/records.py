@@ -13,10 +13,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
-from seedforge.errors import SeedforgeError
-from seedforge.io import dumps, iter_jsonl, write_jsonl
+from seedforge.io import dumps, read_rows, write_jsonl
 
 Origin = Literal["seed", "generated", "annotated"]
 
@@ -65,7 +64,9 @@ class Record(BaseModel):
     teacher: TeacherRef | None = None
     template: TemplateRef | None = None
     generation: dict[str, Any] | None = None  # sampling params and sample index of the call
-    raw: str | None = None  # the teacher's whole output for the call
+    # The key of the teacher call it was parsed from: the call row in that iteration's
+    # generations.jsonl holds the prompt and the whole raw output, once for all its examples.
+    call: str | None = None
     gates: dict[str, float] = {}  # scores that gates attach (later: embedding similarity)
 
     @classmethod
@@ -94,12 +95,4 @@ def write_records(path: Path, records: Iterable[Record]) -> int:
 
 def read_records(path: Path) -> list[Record]:
     """Read a dataset file; a row that does not fit the schema names the file, line and field."""
-    records = []
-    for lineno, row in iter_jsonl(path):
-        try:
-            records.append(Record.model_validate(row))
-        except ValidationError as e:
-            err = e.errors()[0]
-            field = ".".join(str(p) for p in err["loc"]) or "<row>"
-            raise SeedforgeError(f"{path}:{lineno}: field {field!r}: {err['msg']}") from None
-    return records
+    return read_rows(path, Record)

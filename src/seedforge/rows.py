@@ -1,52 +1,130 @@
-"""The call row: one line of `generations.jsonl` per teacher call, answered or failed.
+"""Typed rows for every file the loop writes besides datasets (those hold `Record`s).
 
-Every call the generate stage made is a row, including re-asks of a call whose output held no
-valid example and calls that failed after their last attempt (`raw` is null and `error` says
-why), so nothing the teacher was asked disappears. Rows are sorted by `call`, the call's cache
-key. Only content goes in: no URL, time or machine-dependent count (those are in the run log).
+Per iteration i, under `data/iterations/<i>/` (see `seedforge.layout`):
+
+- `predictions.jsonl`: one `PredictionRow` per seed, test and dev example, for iteration i's student;
+- `selected.jsonl`: one `SelectionRow` per seed example chosen for augmentation;
+- `generations.jsonl`: one `CallRow` per teacher call (failed calls too);
+- `rejects.jsonl`: one `RejectRow` per candidate or call that did not make it in.
+
+`output` means the same thing from the dataset to the prediction to the selection: the example's
+gold answer (a label, or a GSM8K-style answer). Unknown fields are errors, so a file written by a
+different version fails loudly with its file, line and field instead of being half understood.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from seedforge.records import TeacherRef, TemplateRef
 
 
-class Flat(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Row(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    def to_row(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
 
 
-class TeacherInfo(Flat):
-    profile: str  # the params profile name
-    backend: str
-    model: str  # GGUF file name or API model name
+class PredictionRow(Row):
+    """What iteration i's student answered for one example of the seed, test or dev set."""
+
+    id: str
+    split: str  # seed | test | dev
+    input: str
+    output: str  # the gold answer (the record's output)
+    prediction: str  # the student's text
+    answer: str | None  # the answer extracted from it (None: nothing extractable)
+    correct: bool
 
 
-class TemplateInfo(Flat):
-    path: str
-    sha256: str
+class SelectionRow(Row):
+    """A seed example chosen for augmentation, with the student's answer that got it chosen."""
+
+    id: str
+    input: str
+    output: str
+    prediction: str
 
 
-class Usage(Flat):
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
+class ErrorInfo(Row):
+    """Why a call failed after its last attempt (`seedforge.teachers.base.CallError` is the exception)."""
 
-
-class ErrorInfo(Flat):
     cause: str  # rate_limit | server | timeout | connection | bad_response | client
     message: str  # one line naming teacher and URL, with the server's words
 
 
-class CallRow(Flat):
-    call: str  # the call key (cache key): backend, model, sampling and the whole request
-    parent_id: str  # the seed example the prompt was rendered from
-    teacher: TeacherInfo
-    template: TemplateInfo
-    request: dict[str, Any]  # messages (system, user), prefill, stop, schema: as sent
-    sampling: dict[str, Any]  # the profile's sampling params, plus seed and sample index
-    raw: str | None  # prefill + the model's text; null when the call failed
+class CallRequest(Row):
+    """What was sent: chat messages plus an optional assistant prefill for completion models.
+
+    `prompt` is the older single rendered prompt (call rows written before chat requests).
+    """
+
+    messages: list[dict[str, str]] | None = None
+    prefill: str | None = None
+    stop: list[str] | None = None
+    # "schema" would shadow a BaseModel attribute: the field is named for what it is, stored as "schema"
+    output_schema: dict[str, Any] | None = Field(default=None, alias="schema")
+    prompt: str | None = None
+
+    def text(self) -> str:
+        """The request as one readable text: each message under its role, then the prefill.
+
+        >>> CallRequest(messages=[{"role": "user", "content": "Hi"}], prefill="Input:").text()
+        '[user]\\nHi\\n[assistant prefill]\\nInput:'
+        >>> CallRequest(prompt="Write 2 examples").text()
+        'Write 2 examples'
+        """
+        parts = [] if self.prompt is None else [self.prompt]
+        for m in self.messages or []:
+            parts.append(f"[{m.get('role', '?')}]\n{m.get('content', '')}")
+        if self.prefill:
+            parts.append(f"[assistant prefill]\n{self.prefill}")
+        return "\n".join(parts)
+
+
+class CallRow(Row):
+    """One teacher call, answered or failed; examples parsed from it point here by `call`."""
+
+    call: str  # the call key (cache key): backend, model fingerprint, sampling and the whole request
+    parent_id: str  # the seed example the call augments
+    teacher: TeacherRef
+    template: TemplateRef
+    request: CallRequest
+    sampling: dict[str, Any]  # sampling params, per-call seed and sample index
+    raw: str | None  # the teacher's whole output (None when the call failed)
     finish_reason: str | None = None
-    usage: Usage = Usage()
+    usage: dict[str, int] = {}  # prompt_tokens, completion_tokens
     attempts: int = 1  # attempts the answer took (retries included), as stored with it
     error: ErrorInfo | None = None  # why the last attempt failed; null when answered
+
+    @model_validator(mode="before")
+    @classmethod
+    def _older_names(cls, row: Any) -> Any:
+        """Call rows written before the chat-request client: `prompt` and `generation`."""
+        if isinstance(row, dict) and ("prompt" in row or "generation" in row):
+            row = dict(row)
+            if "prompt" in row:
+                row["request"] = {"prompt": row.pop("prompt")}
+            if "generation" in row:
+                row["sampling"] = row.pop("generation")
+        return row
+
+
+class RejectRow(Row):
+    """One thing that did not make it in: a candidate example, or a whole call (parse failures).
+
+    Fields that do not apply are null: a parse failure has no `id`; only a gate that compares
+    against another row (duplicates, leakage) fills `matched_id` and `score`.
+    """
+
+    reason: str
+    call: str | None = None
+    parent_id: str | None = None
+    id: str | None = None
+    input: str | None = None
+    output: str | None = None
+    matched_id: str | None = None
+    score: float | None = None

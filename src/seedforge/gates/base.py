@@ -77,4 +77,4 @@ def run_gates(records: Sequence[Record], gates: Sequence[Gate]) -> tuple[list[Re
 
 
 def _call(record: Record) -> str | None:
-    return None if record.generation is None else record.generation.get("call")
+    return record.call

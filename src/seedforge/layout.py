@@ -1,0 +1,101 @@
+"""Where a run keeps its files: the one module that knows the layout.
+
+Paths are POSIX strings relative to the project root, so the same name opens a file in the
+workspace and, through `dvc.api`, at a git revision or in a DVC experiment. `dvc.yaml` spells the
+same paths out for the stages; `tests/test_layout.py` checks that the two agree.
+
+    data/prepared/{seed,test,dev}.jsonl, task.json
+    data/iterations/<i>/dataset.jsonl       iteration i's training set (records)
+    data/iterations/<i>/predictions.jsonl   iteration i's student on seed/test/dev (PredictionRow)
+    data/iterations/<i>/selected.jsonl      seed examples chosen for augmentation (SelectionRow)
+    data/iterations/<i>/generations.jsonl   one row per teacher call (CallRow)
+    data/iterations/<i>/kept.jsonl          records that passed the gates, entering iteration i+1
+    data/iterations/<i>/rejects.jsonl       everything dropped, with its reason (RejectRow)
+    metrics/<step>/<i>.json                 per-iteration metrics of train/evaluate/select/generate/filter
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+PARAMS = "params.yaml"
+PREPARED = "data/prepared"
+TASK_INFO = f"{PREPARED}/task.json"
+ITERATIONS = "data/iterations"
+METRICS = "metrics"
+REPORTS = "reports"
+SUMMARY = f"{REPORTS}/summary.json"
+TABLE = f"{REPORTS}/iterations.csv"
+
+IterationFile = Literal["dataset", "predictions", "selected", "generations", "kept", "rejects"]
+ITERATION_FILES: tuple[IterationFile, ...] = (
+    "dataset",
+    "predictions",
+    "selected",
+    "generations",
+    "kept",
+    "rejects",
+)
+SPLITS = ("seed", "test", "dev")
+STEPS = ("train", "evaluate", "select", "generate", "filter")
+
+
+def iteration_file(i: int, name: IterationFile) -> str:
+    """>>> iteration_file(2, "dataset")
+    'data/iterations/2/dataset.jsonl'
+    """
+    if name not in ITERATION_FILES:
+        raise ValueError(f"unknown iteration file {name!r}")
+    return f"{ITERATIONS}/{i}/{name}.jsonl"
+
+
+def dataset(i: int) -> str:
+    return iteration_file(i, "dataset")
+
+
+def predictions(i: int) -> str:
+    return iteration_file(i, "predictions")
+
+
+def selected(i: int) -> str:
+    return iteration_file(i, "selected")
+
+
+def generations(i: int) -> str:
+    return iteration_file(i, "generations")
+
+
+def kept(i: int) -> str:
+    return iteration_file(i, "kept")
+
+
+def rejects(i: int) -> str:
+    return iteration_file(i, "rejects")
+
+
+def prepared(split: str) -> str:
+    """>>> prepared("test")
+    'data/prepared/test.jsonl'
+    """
+    return f"{PREPARED}/{split}.jsonl"
+
+
+def metrics(step: str, i: int | None = None) -> str:
+    """>>> metrics("filter", 1), metrics("prepare")
+    ('metrics/filter/1.json', 'metrics/prepare.json')
+    """
+    return f"{METRICS}/{step}.json" if i is None else f"{METRICS}/{step}/{i}.json"
+
+
+_ITERATION = re.compile(rf"^{re.escape(ITERATIONS)}/(\d+)/([a-z]+)\.jsonl$")
+
+
+def parse_iteration_file(path: str) -> tuple[int, str] | None:
+    """(iteration, file name) of a layout path, or None.
+
+    >>> parse_iteration_file("data/iterations/3/kept.jsonl"), parse_iteration_file("x.jsonl")
+    ((3, 'kept'), None)
+    """
+    m = _ITERATION.match(path.replace("\\", "/").removeprefix("./"))
+    return (int(m.group(1)), m.group(2)) if m and m.group(2) in ITERATION_FILES else None
