@@ -46,6 +46,7 @@ class Judgement(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     score: int  # 1..10; the parser rejects anything else
     reason: str
+    call: str  # the judge call's key
 
 
 class InstructionRow(BaseModel):
@@ -70,6 +71,7 @@ class InstructionRow(BaseModel):
     raw: str | None = None  # the teacher's whole answer for that call
     judge: Judgement | None = None
     category: str | None = None
+    category_call: str | None = None  # the categorize call's key
     gates: dict[str, float] = {}  # scores that embedding gates attach (later)
 
     @classmethod
