@@ -223,7 +223,7 @@ class Respond(OperatorSampling):
 
 class Extract(OperatorSampling):
     template: str = "prompts/instruct/extract.jinja"
-    documents: str = "data/raw/instruct/documents"  # a folder of .txt/.md files
+    documents: str = "data/instruct/raw/documents"  # a folder of .txt/.md files
     pairs: int = Field(default=3, gt=0)  # pairs asked for per passage
     passage_chars: int = Field(default=1500, gt=100)
 

@@ -61,7 +61,7 @@ def expand(
             parents = sorted(s.id for s in shown)
             parsed = parse_instruction_list(answer.text)
             for err in parsed.errors:
-                out.reject(f"parse:{err}", answer.call, parents, round=r)
+                out.reject(f"parse:{err}", answer.call, parents, round=r, raw=answer.text)
             for text in parsed.items:
                 if text.casefold() in seen_text:
                     out.reject("duplicate:text", answer.call, parents, round=r, text=text)

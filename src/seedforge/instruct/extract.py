@@ -42,7 +42,7 @@ def extract(
     for pid, (source, _), ask, answer in zip(ids, passages, asks, asker.ask(asks), strict=True):
         parsed = parse_pairs(answer.text)
         for err in parsed.errors:
-            out.reject(f"parse:{err}", answer.call, [pid], source=source)
+            out.reject(f"parse:{err}", answer.call, [pid], source=source, raw=answer.text)
         for instruction, context, response in parsed.items:
             row = InstructionRow.make(
                 instruction,

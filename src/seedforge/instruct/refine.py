@@ -23,7 +23,7 @@ def refine(rows: Sequence[InstructionRow], template: Template, asker: Asker, run
     for row, ask, answer in zip(rows, asks, asker.ask(asks), strict=True):
         parsed = parse_single_instruction(answer.text)
         if parsed.errors:
-            out.reject(f"parse:{parsed.errors[0]}", answer.call, [row.id], text=row.instruction)
+            out.reject(f"parse:{parsed.errors[0]}", answer.call, [row.id], text=row.instruction, raw=answer.text)
             continue
         text = parsed.items[0]
         if text.casefold() == row.instruction.casefold():

@@ -23,7 +23,7 @@ def respond(
     for row, ask, answer in zip(rows, asks, asker.ask(asks), strict=True):
         parsed = parse_response(answer.text)
         if parsed.errors:
-            out.reject(parsed.errors[0], answer.call, [row.id], text=row.instruction)
+            out.reject(parsed.errors[0], answer.call, [row.id], text=row.instruction, raw=answer.text)
             continue
         if reject_truncated and answer.finish_reason == "length":
             # A response cut off by max_tokens teaches the student to stop mid-sentence.
