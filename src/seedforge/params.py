@@ -302,8 +302,9 @@ class Params(Strict):
                 raise ValueError(f"key {key!r}: unknown {key} profile {name!r} (profiles: {profiles})")
         if self.instruct is not None and self.instruct.teacher not in self.teachers:
             profiles = ", ".join(sorted(self.teachers))
+            name = self.instruct.teacher
             raise ValueError(
-                f"key 'instruct.teacher': unknown teacher profile {self.instruct.teacher!r} (profiles: {profiles})"
+                f"key 'instruct.teacher': unknown teacher profile {name!r} (profiles: {profiles})"
             )
         return self
 

@@ -36,7 +36,10 @@ def test_numbered_list_with_chatter_and_decoration() -> None:
 
 
 def test_json_list_inside_fence_after_chatter() -> None:
-    raw = 'Here you go:\n```json\n{"instructions": ["Name three rivers in Africa.", "Sort these numbers: 3, 1, 2.", ""]}\n```'
+    raw = (
+        'Here you go:\n```json\n{"instructions": '
+        '["Name three rivers in Africa.", "Sort these numbers: 3, 1, 2.", ""]}\n```'
+    )
     parsed = parse_instruction_list(raw)
     assert parsed.items == ["Name three rivers in Africa.", "Sort these numbers: 3, 1, 2."]
     assert parsed.errors == ["too_short"]
@@ -52,11 +55,17 @@ def test_unclosed_fence_and_bullets() -> None:
 
 def test_plain_lines_without_markers() -> None:
     raw = "Here are some tasks:\nWrite a limerick about a cat.\nSuggest a name for a coffee shop."
-    assert parse_instruction_list(raw).items == ["Write a limerick about a cat.", "Suggest a name for a coffee shop."]
+    assert parse_instruction_list(raw).items == [
+        "Write a limerick about a cat.",
+        "Suggest a name for a coffee shop.",
+    ]
 
 
 def test_refine_with_label_and_trailing_chatter() -> None:
-    raw = "**Refined instruction:** Write a 200-word story for children about a robot who paints.\n\nThis version is more specific."
+    raw = (
+        "**Refined instruction:** Write a 200-word story for children about a robot who paints."
+        "\n\nThis version is more specific."
+    )
     assert parse_single_instruction(raw).items == [
         "Write a 200-word story for children about a robot who paints."
     ]
@@ -81,12 +90,18 @@ Instruction 3: Where does runoff go?"""
     assert parsed.items[1][2] == "Rain and snow."
     assert parsed.errors == ["missing_field:response"]
 
-    fenced = '```json\n[{"instruction": "Define transpiration.", "input": "", "output": "Water vapour released by plants."}, {"instruction": "x"}]\n```'
+    fenced = (
+        '```json\n[{"instruction": "Define transpiration.", "input": "", '
+        '"output": "Water vapour released by plants."}, {"instruction": "x"}]\n```'
+    )
     parsed = parse_pairs(fenced)
     assert parsed.items == [("Define transpiration.", "", "Water vapour released by plants.")]
     assert parsed.errors == ["missing_field:response"]
 
-    tags = "<instruction>What is groundwater?</instruction>\n<response>Water stored underground.</response>\n<instruction>Why?</instruction>"
+    tags = (
+        "<instruction>What is groundwater?</instruction>\n<response>Water stored underground.</response>"
+        "\n<instruction>Why?</instruction>"
+    )
     parsed = parse_pairs(tags)
     assert parsed.items == [("What is groundwater?", "", "Water stored underground.")]
     assert parsed.errors == ["missing_field:response"]
@@ -114,7 +129,7 @@ def test_judge_never_defaults_a_score(raw: str, expected: tuple) -> None:
 
 def test_category_and_response() -> None:
     cats = ["open_qa", "coding", "creative_writing"]
-    assert parse_category("```json\n{\"category\": \"Coding\"}\n```", cats).items == ["coding"]
+    assert parse_category('```json\n{"category": "Coding"}\n```', cats).items == ["coding"]
     assert parse_category("The best fit is creative_writing.", cats).items == ["creative_writing"]
     assert parse_category("coding or open_qa", cats).errors == ["ambiguous_category"]
     assert parse_category("", cats).errors == ["unknown_category"]

@@ -52,13 +52,19 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(REPO / "instruct", dest / "instruct")
     shutil.copytree(REPO / "data" / "instruct" / "raw", dest / "data" / "instruct" / "raw")
     # The real seed tasks, copied into the throwaway project only (never into the repo).
-    shutil.copy(shared("instruct", "alpaca_seed_tasks.jsonl"), dest / "data/instruct/raw/alpaca_seed_tasks.jsonl")
+    shutil.copy(
+        shared("instruct", "alpaca_seed_tasks.jsonl"), dest / "data/instruct/raw/alpaca_seed_tasks.jsonl"
+    )
 
     def light(p: dict) -> None:
         p["tiny_teacher"].update(steps=60, pairs=64)
         p["teachers"]["tiny"]["max_tokens"] = 48
         ins = p["instruct"]
-        ins["seed"] = {"path": "data/instruct/raw/alpaca_seed_tasks.jsonl", "format": "alpaca_seed", "limit": 4}
+        ins["seed"] = {
+            "path": "data/instruct/raw/alpaca_seed_tasks.jsonl",
+            "format": "alpaca_seed",
+            "limit": 4,
+        }
         ins["expand"].update(m=2, rounds=2, calls_per_round=2, n=3)
         ins["extract"]["pairs"] = 2
         ins["respond"]["reject_truncated"] = False  # 48 tokens cut most answers; keep them flowing

@@ -57,5 +57,5 @@ def test_missing_and_untargeted_categories_are_reported() -> None:
     out, m = resample(ROWS, CATS, {"coding": 1, "poetry": 1}, 10, seed=0)
     assert Counter(r.split("-")[0] for r in out) == {"coding": 10}
     assert m["missing"] == ["poetry"] and m["dropped_categories"] == ["math", "qa", "writing"]
-    with pytest.raises(SeedforgeError, match="instruct.rebalance.target"):
+    with pytest.raises(SeedforgeError, match=r"instruct\.rebalance\.target"):
         resample(ROWS, CATS, {"poetry": 1}, 10, seed=0)

@@ -28,11 +28,13 @@ SCHEMA = {
 }
 
 
-def shown_seeds(seeds: Sequence[InstructionRow], m: int, run_seed: int, round: int, call: int) -> list[InstructionRow]:
+def shown_seeds(
+    seeds: Sequence[InstructionRow], m: int, run_seed: int, round: int, call: int
+) -> list[InstructionRow]:
     """The m seeds call `call` of round `round` is shown (seeded, without replacement).
 
     >>> seeds = [InstructionRow.make(f"Task number {i}.", origin="seed", operator="seed") for i in range(5)]
-    >>> [s.instruction for s in shown_seeds(seeds, 2, 0, 0, 0)] == [s.instruction for s in shown_seeds(seeds, 2, 0, 0, 0)]
+    >>> shown_seeds(seeds, 2, 0, 0, 0) == shown_seeds(seeds, 2, 0, 0, 0) != shown_seeds(seeds, 2, 0, 0, 1)
     True
     >>> len(shown_seeds(seeds, 9, 0, 0, 0))
     5
@@ -66,7 +68,9 @@ def expand(
                 if text.casefold() in seen_text:
                     out.reject("duplicate:text", answer.call, parents, round=r, text=text)
                 elif not topics.add(text):
-                    out.reject("duplicate:topic", answer.call, parents, round=r, text=text, topic=topic_key(text))
+                    out.reject(
+                        "duplicate:topic", answer.call, parents, round=r, text=text, topic=topic_key(text)
+                    )
                 else:
                     seen_text.add(text.casefold())
                     out.rows.append(

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from seedforge.errors import SeedforgeError
-from seedforge.io import dumps, iter_jsonl, read_json
 from seedforge.instruct.rows import InstructionRow
+from seedforge.io import dumps, iter_jsonl, read_json
 
 
 def _text(path: Path, where: str, row: dict[str, Any], field: str, required: bool = True) -> str:
@@ -71,7 +71,9 @@ def load_alpaca(path: Path, name: str | None = None) -> list[InstructionRow]:
     return rows
 
 
-def load_seeds(path: Path, format: str, root: Path = Path("."), limit: int | None = None) -> list[InstructionRow]:
+def load_seeds(
+    path: Path, format: str, root: Path = Path("."), limit: int | None = None
+) -> list[InstructionRow]:
     """Seeds in the recipe's format, deduplicated by id (first copy wins), at most `limit`."""
     loader = {"alpaca_seed": load_seed_tasks, "alpaca": load_alpaca}[format]
     rows = loader(root / path, name=str(path))

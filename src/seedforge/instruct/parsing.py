@@ -75,7 +75,9 @@ _LABEL = re.compile(
     r"\s*(?:\*\*|__)?\s*:\s*(?:\*\*|__)?\s*(?P<text>.*)$",
     re.IGNORECASE,
 )
-_TAG = re.compile(r"<instruction>\s*(.*?)\s*(?:</instruction>|(?=<instruction>)|\Z)", re.DOTALL | re.IGNORECASE)
+_TAG = re.compile(
+    r"<instruction>\s*(.*?)\s*(?:</instruction>|(?=<instruction>)|\Z)", re.DOTALL | re.IGNORECASE
+)
 _CHATTER = re.compile(
     r"^(?:sure|certainly|of course|okay|ok|here (?:are|is)|below (?:are|is)|i hope|hope this|"
     r"let me know|note:|these (?:instructions|tasks))\b",
@@ -100,14 +102,14 @@ def parse_instruction_list(raw: str, min_words: int = 3, max_chars: int = 500) -
     `Instruction:` labels, numbered/bulleted items, then plain lines. Chatter lines ("Sure! Here
     are...", a line ending in ":") are skipped; too short or too long items are errors.
 
-    >>> parse_instruction_list("Sure! Here are 3:\\n1. Write a poem about the sea.\\n2) List three primes.\\n- Hi")
-    Parsed(items=['Write a poem about the sea.', 'List three primes.'], errors=['too_short'])
+    >>> parse_instruction_list("Sure! Here are 3:\\n1. Write a poem on rain.\\n2) List 3 primes.\\n- Hi")
+    Parsed(items=['Write a poem on rain.', 'List 3 primes.'], errors=['too_short'])
     >>> parse_instruction_list('```json\\n[{"instruction": "Explain how tides work."}, {"x": 1}]\\n```')
     Parsed(items=['Explain how tides work.'], errors=['json:missing_field:instruction'])
-    >>> parse_instruction_list("<instruction>Name a famous painter.</instruction>\\n<instruction>Describe a cat")
-    Parsed(items=['Name a famous painter.', 'Describe a cat'], errors=[])
-    >>> parse_instruction_list("Instruction 1: Summarize the plot of Hamlet.\\n**Instruction 2:** Give a synonym for happy.")
-    Parsed(items=['Summarize the plot of Hamlet.', 'Give a synonym for happy.'], errors=[])
+    >>> parse_instruction_list("<instruction>Name a painter.</instruction>\\n<instruction>Describe a cat")
+    Parsed(items=['Name a painter.', 'Describe a cat'], errors=[])
+    >>> parse_instruction_list("Instruction 1: Summarize a play.\\n**Instruction 2:** Name a synonym.")
+    Parsed(items=['Summarize a play.', 'Name a synonym.'], errors=[])
     >>> parse_instruction_list("")
     Parsed(items=[], errors=['no_instructions'])
     """
@@ -135,7 +137,9 @@ def parse_instruction_list(raw: str, min_words: int = 3, max_chars: int = 500) -
         elif items:
             candidates = items
         else:
-            candidates = [ln for ln in lines if not _CHATTER.match(ln.strip()) and not ln.rstrip().endswith(":")]
+            candidates = [
+                ln for ln in lines if not _CHATTER.match(ln.strip()) and not ln.rstrip().endswith(":")
+            ]
     items_out = []
     for c in candidates:
         text = clean_instruction(c)
@@ -159,7 +163,7 @@ def parse_single_instruction(raw: str, min_words: int = 3, max_chars: int = 500)
     Parsed(items=['Write a 4-line poem about the sea at night.'], errors=[])
     >>> parse_single_instruction('{"instruction": "List three prime numbers below 20."}')
     Parsed(items=['List three prime numbers below 20.'], errors=[])
-    >>> parse_single_instruction("Sure! Here is the improved version:\\n\\nExplain photosynthesis to a child.\\n\\nThis is better because...")
+    >>> parse_single_instruction("Sure! Here it is:\\n\\nExplain photosynthesis to a child.\\n\\nBetter.")
     Parsed(items=['Explain photosynthesis to a child.'], errors=[])
     >>> parse_single_instruction("Be nice.")
     Parsed(items=[], errors=['too_short'])
@@ -172,7 +176,17 @@ def parse_single_instruction(raw: str, min_words: int = 3, max_chars: int = 500)
     else:
         lines = [ln.strip() for ln in raw.replace("\r", "").split("\n") if ln.strip()]
         lines = [ln for ln in lines if not _FENCE_LINE.match(ln)]
-        labelled = [m.group(1) for ln in lines if (m := re.match(r"^(?:\*\*)?(?:refined|improved|rewritten|new)?\s*instruction\s*(?:\*\*)?\s*:\s*(?:\*\*)?\s*(.*)$", ln, re.IGNORECASE))]
+        labelled = [
+            m.group(1)
+            for ln in lines
+            if (
+                m := re.match(
+                    r"^(?:\*\*)?(?:refined|improved|rewritten|new)?\s*instruction\s*(?:\*\*)?\s*:\s*(?:\*\*)?\s*(.*)$",
+                    ln,
+                    re.IGNORECASE,
+                )
+            )
+        ]
         if labelled and labelled[0].strip():
             text = labelled[0]
         else:
@@ -202,7 +216,9 @@ def parse_response(raw: str) -> Parsed[str]:
     tag = re.search(r"<response>\s*(.*?)\s*(?:</response>|\Z)", text, re.DOTALL | re.IGNORECASE)
     if tag:
         text = tag.group(1)
-    text = re.sub(r"^(?:\*\*)?(?:response|answer|output)\s*(?:\*\*)?\s*:\s*(?:\*\*)?\s*", "", text, flags=re.IGNORECASE)
+    text = re.sub(
+        r"^(?:\*\*)?(?:response|answer|output)\s*(?:\*\*)?\s*:\s*(?:\*\*)?\s*", "", text, flags=re.IGNORECASE
+    )
     text = text.strip()
     return Parsed([text]) if text else Parsed([], ["empty_response"])
 
@@ -223,7 +239,7 @@ def parse_pairs(raw: str) -> Parsed[tuple[str, str, str]]:
 
     >>> parse_pairs('```json\\n[{"instruction": "What is DVC?", "response": "A data version tool."}]\\n```')
     Parsed(items=[('What is DVC?', '', 'A data version tool.')], errors=[])
-    >>> parse_pairs("1. Instruction: When was it built?\\nResponse: In 1889.\\n\\n2. Instruction: Who built it?")
+    >>> parse_pairs("1. Instruction: When was it built?\\nResponse: In 1889.\\n\\n2. Instruction: By whom?")
     Parsed(items=[('When was it built?', '', 'In 1889.')], errors=['missing_field:response'])
     >>> parse_pairs("<instruction>Define tide.</instruction><response>The rise and fall of the sea.")
     Parsed(items=[('Define tide.', '', 'The rise and fall of the sea.')], errors=[])
@@ -274,7 +290,9 @@ def parse_pairs(raw: str) -> Parsed[tuple[str, str, str]]:
         elif not fields.get("response"):
             errors.append("missing_field:response")
         else:
-            items.append((clean_instruction(fields["instruction"]), fields.get("context", ""), fields["response"]))
+            items.append(
+                (clean_instruction(fields["instruction"]), fields.get("context", ""), fields["response"])
+            )
         current.clear()
 
     for line in raw.replace("\r", "").split("\n"):
@@ -327,7 +345,9 @@ def parse_judgement(raw: str) -> Parsed[tuple[int, str]]:
         m = _SCORE.search(raw)
         if m:
             score = m.group("n") or m.group("m")
-            r = re.search(r"(?:reason|explanation|rationale)\s*(?:\*\*)?\s*:\s*(?:\*\*)?\s*(.+)", raw, re.IGNORECASE)
+            r = re.search(
+                r"(?:reason|explanation|rationale)\s*(?:\*\*)?\s*:\s*(?:\*\*)?\s*(.+)", raw, re.IGNORECASE
+            )
             reason = r.group(1).strip() if r else raw[: m.start()].strip() or raw[m.end() :].strip(" -:.\n")
     if score is None or isinstance(score, bool):
         return Parsed([], ["missing_score"])

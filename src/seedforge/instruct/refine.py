@@ -17,13 +17,19 @@ SCHEMA = {"type": "object", "properties": {"instruction": {"type": "string"}}, "
 def refine(rows: Sequence[InstructionRow], template: Template, asker: Asker, run_seed: int) -> Outcome:
     out = Outcome("refine")
     asks = [
-        Ask(template.render(instruction=r.instruction), seed=call_seed(run_seed, "refine", r.id), schema=SCHEMA)
+        Ask(
+            template.render(instruction=r.instruction),
+            seed=call_seed(run_seed, "refine", r.id),
+            schema=SCHEMA,
+        )
         for r in rows
     ]
     for row, ask, answer in zip(rows, asks, asker.ask(asks), strict=True):
         parsed = parse_single_instruction(answer.text)
         if parsed.errors:
-            out.reject(f"parse:{parsed.errors[0]}", answer.call, [row.id], text=row.instruction, raw=answer.text)
+            out.reject(
+                f"parse:{parsed.errors[0]}", answer.call, [row.id], text=row.instruction, raw=answer.text
+            )
             continue
         text = parsed.items[0]
         if text.casefold() == row.instruction.casefold():

@@ -13,11 +13,18 @@ from seedforge.prompts import Template
 
 
 def respond(
-    rows: Sequence[InstructionRow], template: Template, asker: Asker, run_seed: int, reject_truncated: bool = True
+    rows: Sequence[InstructionRow],
+    template: Template,
+    asker: Asker,
+    run_seed: int,
+    reject_truncated: bool = True,
 ) -> Outcome:
     out = Outcome("respond")
     asks = [
-        Ask(template.render(instruction=r.instruction, context=r.context), seed=call_seed(run_seed, "respond", r.id))
+        Ask(
+            template.render(instruction=r.instruction, context=r.context),
+            seed=call_seed(run_seed, "respond", r.id),
+        )
         for r in rows
     ]
     for row, ask, answer in zip(rows, asks, asker.ask(asks), strict=True):

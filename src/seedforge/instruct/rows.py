@@ -100,18 +100,19 @@ class InstructionRow(BaseModel):
         (True, True)
         """
         base = self.model_dump()
-        base.update(parent_ids=[self.id], seed_ids=self.seed_ids or ([self.id] if self.origin == "seed" else []))
+        base.update(
+            parent_ids=[self.id], seed_ids=self.seed_ids or ([self.id] if self.origin == "seed" else [])
+        )
         base.update(changes)
         for key in ("id",):
             base.pop(key)
-        return InstructionRow.make(
-            base.pop("instruction"), base.pop("context"), base.pop("response"), **base
-        )
+        return InstructionRow.make(base.pop("instruction"), base.pop("context"), base.pop("response"), **base)
 
     def prompt_text(self) -> str:
         """The instruction as a model sees it: the context, if any, below it.
 
-        >>> InstructionRow.make("Translate to French.", "good morning", origin="seed", operator="seed").prompt_text()
+        >>> row = InstructionRow.make("Translate to French.", "good morning", origin="seed", operator="seed")
+        >>> row.prompt_text()
         'Translate to French.\\n\\ngood morning'
         """
         return f"{self.instruction}\n\n{self.context}" if self.context else self.instruction
