@@ -17,6 +17,7 @@ from typing import Any
 
 from seedforge.cache import CallCache
 from seedforge.params import OperatorSampling, Params
+from seedforge.prompts import Template
 from seedforge.records import TeacherRef
 from seedforge.teachers import Request, Teacher, call_key, make_teacher
 
@@ -73,6 +74,16 @@ class Asker:
     def sampling(self, ask: Ask) -> dict[str, Any]:
         """What a row records about the call that wrote it."""
         return {**self.teacher.sampling(), "seed": ask.seed, "sample": ask.sample}
+
+    def stamp(self, template: Template, ask: Ask, answer: Answer) -> dict[str, Any]:
+        """The provenance fields of a row written by this call (`InstructionRow` keyword args)."""
+        return {
+            "teacher": self.ref,
+            "template": template.ref,
+            "call": answer.call,
+            "sampling": self.sampling(ask),
+            "raw": answer.text,
+        }
 
     def ask(self, asks: Sequence[Ask]) -> list[Answer]:
         requests = [Request(prompt=a.prompt, seed=a.seed, sample=a.sample) for a in asks]

@@ -81,11 +81,7 @@ def expand(
                             round=r,
                             parent_ids=parents,
                             seed_ids=parents,
-                            teacher=asker.ref,
-                            template=template.ref,
-                            call=answer.call,
-                            sampling=asker.sampling(ask),
-                            raw=answer.text,
+                            **asker.stamp(template, ask, answer),
                         )
                     )
         per_round.append(len(out.rows) - kept_before)

@@ -52,11 +52,7 @@ def extract(
                 operator="extract",
                 parent_ids=[pid],
                 source=source,
-                teacher=asker.ref,
-                template=template.ref,
-                call=answer.call,
-                sampling=asker.sampling(ask),
-                raw=answer.text,
+                **asker.stamp(template, ask, answer),
             )
             if row.id in seen:
                 out.reject("duplicate:text", answer.call, [pid], source=source, text=instruction)

@@ -40,11 +40,7 @@ def refine(rows: Sequence[InstructionRow], template: Template, asker: Asker, run
                 instruction=text,
                 origin="refined",
                 operator="refine",
-                teacher=asker.ref,
-                template=template.ref,
-                call=answer.call,
-                sampling=asker.sampling(ask),
-                raw=answer.text,
+                **asker.stamp(template, ask, answer),
             )
         )
     return out

@@ -41,11 +41,7 @@ def respond(
                 response=parsed.items[0],
                 origin="responded",
                 operator="respond",
-                teacher=asker.ref,
-                template=template.ref,
-                call=answer.call,
-                sampling=asker.sampling(ask),
-                raw=answer.text,
+                **asker.stamp(template, ask, answer),
             )
         )
     return out
