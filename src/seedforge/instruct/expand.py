@@ -67,6 +67,8 @@ def expand(
             for text in parsed.items:
                 if text.casefold() in seen_text:
                     out.reject("duplicate:text", answer.call, parents, round=r, text=text)
+                elif not topic_key(text):
+                    out.reject("no_topic", answer.call, parents, round=r, text=text)
                 elif not topics.add(text):
                     out.reject(
                         "duplicate:topic", answer.call, parents, round=r, text=text, topic=topic_key(text)
