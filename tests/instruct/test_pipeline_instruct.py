@@ -68,7 +68,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ins["expand"].update(m=2, rounds=2, calls_per_round=2, n=3)
         ins["extract"]["pairs"] = 2
         ins["respond"]["reject_truncated"] = False  # 48 tokens cut most answers; keep them flowing
-        ins["categorize"]["fallback"] = "open_qa"  # the tiny model rarely names a category
+        ins["categorize"]["fallback"] = "open_qa"  # the tiny model rarely names a category (the default too)
         ins["rebalance"] = {"target": {"open_qa": 3, "brainstorming": 1}, "total": 12}
 
     set_params(dest, light)

@@ -24,6 +24,7 @@ def refine(rows: Sequence[InstructionRow], template: Template, asker: Asker, run
         )
         for r in rows
     ]
+    seen: set[str] = set()
     for row, ask, answer in zip(rows, asks, asker.ask(asks), strict=True):
         parsed = parse_single_instruction(answer.text)
         if parsed.errors:
@@ -35,6 +36,10 @@ def refine(rows: Sequence[InstructionRow], template: Template, asker: Asker, run
         if text.casefold() == row.instruction.casefold():
             out.reject("unchanged", answer.call, [row.id], text=text)
             continue
+        if text.casefold() in seen:  # two instructions refined into the same one
+            out.reject("duplicate:text", answer.call, [row.id], text=text)
+            continue
+        seen.add(text.casefold())
         out.rows.append(
             row.derive(
                 instruction=text,
