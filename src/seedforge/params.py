@@ -175,6 +175,103 @@ class Gates(Strict):
     label: LabelCheck = LabelCheck()
 
 
+# --- instruction operators (the second pipeline: instruct/dvc.yaml) -----------------------------
+
+
+class InstructSource(Strict):
+    """Instructions to read: Alpaca seed tasks (JSONL with instances) or Alpaca pairs (JSON/JSONL)."""
+
+    path: str  # relative to the project root; keep it under data/raw/ so DVC sees it change
+    format: Literal["alpaca_seed", "alpaca"] = "alpaca_seed"
+    limit: int | None = Field(default=None, gt=0)  # keep only the first N (after dropping duplicates)
+
+
+class OperatorSampling(Strict):
+    """How one operator samples from the teacher; these override the teacher profile's values."""
+
+    template: str
+    temperature: float = Field(default=0.7, ge=0)
+    top_p: float = Field(default=0.95, gt=0, le=1)
+    max_tokens: int | None = Field(default=None, gt=0)  # None: the teacher profile's
+
+
+class Expand(OperatorSampling):
+    template: str = "prompts/instruct/expand.jinja"
+    # The released code of arXiv 2412.04871 sets temperature 0.8 with top_k 1, which is greedy:
+    # every call with the same shown seeds writes the same list. Expansion must really sample.
+    temperature: float = Field(default=1.0, ge=0)
+    m: int = Field(default=3, gt=0)  # in-context seed instructions shown per call
+    rounds: int = Field(default=2, gt=0)  # each round is shown the topics of all earlier ones
+    calls_per_round: int = Field(default=4, gt=0)
+    n: int = Field(default=5, gt=0)  # new instructions asked for per call
+    show_topics: int = Field(default=40, ge=0)  # topics listed in the prompt (the newest)
+
+
+class Refine(OperatorSampling):
+    template: str = "prompts/instruct/refine.jinja"
+
+
+class Respond(OperatorSampling):
+    template: str = "prompts/instruct/respond.jinja"
+    reject_truncated: bool = True  # drop responses cut off by max_tokens (finish_reason "length")
+
+
+class Extract(OperatorSampling):
+    template: str = "prompts/instruct/extract.jinja"
+    documents: str = "data/instruct/raw/documents"  # a folder of .txt/.md files
+    pairs: int = Field(default=3, gt=0)  # pairs asked for per passage
+    passage_chars: int = Field(default=1500, gt=100)
+
+
+class Judge(OperatorSampling):
+    template: str = "prompts/instruct/judge.jinja"
+    temperature: float = Field(default=0.2, ge=0)
+    threshold: int = Field(default=6, ge=1, le=10)  # keep pairs scored at least this
+
+
+class Categorize(OperatorSampling):
+    template: str = "prompts/instruct/categorize.jinja"
+    temperature: float = Field(default=0.2, ge=0)
+    categories: list[str] = Field(min_length=1)
+    fallback: str | None = None  # a category for unparsable answers (counted); None rejects them
+
+    @model_validator(mode="after")
+    def _known(self) -> Categorize:
+        if len(set(self.categories)) != len(self.categories):
+            raise ValueError("categories must be unique")
+        if self.fallback is not None and self.fallback not in self.categories:
+            raise ValueError(f"fallback {self.fallback!r} is not one of the categories")
+        return self
+
+
+class Rebalance(Strict):
+    target: Literal["uniform"] | dict[str, float] = "uniform"  # category -> share (normalised)
+    total: int = Field(default=100, gt=0)  # rows in the rebalanced set
+
+
+class Instruct(Strict):
+    teacher: str  # a profile in `teachers`
+    seed: InstructSource
+    eval: InstructSource | None = None  # held-out evaluation set (for the leakage gate)
+    expand: Expand = Expand()
+    refine: Refine = Refine()
+    respond: Respond = Respond()
+    extract: Extract = Extract()
+    judge: Judge = Judge()
+    categorize: Categorize
+    rebalance: Rebalance = Rebalance()
+
+    @model_validator(mode="after")
+    def _target_in_categories(self) -> Instruct:
+        if isinstance(self.rebalance.target, dict):
+            unknown = sorted(set(self.rebalance.target) - set(self.categorize.categories))
+            if unknown:
+                raise ValueError(f"rebalance.target names categories not in categorize.categories: {unknown}")
+            if any(v < 0 for v in self.rebalance.target.values()) or sum(self.rebalance.target.values()) <= 0:
+                raise ValueError("rebalance.target: shares must be >= 0 and sum to more than 0")
+        return self
+
+
 # --- the whole recipe -------------------------------------------------------------------------
 
 
@@ -188,6 +285,7 @@ class Params(Strict):
     student: str
     students: dict[str, Student]
     gates: Gates = Gates()
+    instruct: Instruct | None = None  # the instruction pipeline (instruct/dvc.yaml)
 
     @model_validator(mode="after")
     def _profiles_exist(self) -> Params:
@@ -198,6 +296,12 @@ class Params(Strict):
             if name not in table:
                 profiles = ", ".join(sorted(table))
                 raise ValueError(f"key {key!r}: unknown {key} profile {name!r} (profiles: {profiles})")
+        if self.instruct is not None and self.instruct.teacher not in self.teachers:
+            profiles = ", ".join(sorted(self.teachers))
+            name = self.instruct.teacher
+            raise ValueError(
+                f"key 'instruct.teacher': unknown teacher profile {name!r} (profiles: {profiles})"
+            )
         return self
 
     @property

@@ -1,0 +1,20 @@
+"""instruct expand: new instructions from m in-context seed instructions, over several rounds."""
+
+from seedforge import stage
+from seedforge.instruct import stage as istage
+from seedforge.instruct.expand import expand
+from seedforge.instruct.rows import read_rows
+
+
+def main() -> None:
+    p = stage.parser(__doc__)
+    istage.add_io(p)
+    args = p.parse_args()
+    params, cfg = istage.recipe(args.params)
+    asker, template = istage.asker(params, cfg.expand, args.cache)
+    outcome = expand(read_rows(args.inputs[0]), template, asker, cfg.expand, params.seed)
+    istage.write_outcome(outcome, args.out, args.rejects, args.metrics, asker.counts)
+
+
+if __name__ == "__main__":
+    stage.run(main)

@@ -1,0 +1,50 @@
+"""Operators with a real (tiny) llama.cpp teacher: seeded calls, cache resume, per-operator sampling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from seedforge.cache import CallCache
+from seedforge.instruct.calls import Asker, operator_teacher
+from seedforge.instruct.expand import expand
+from seedforge.instruct.judge import judge
+from seedforge.instruct.loaders import load_seed_tasks
+from seedforge.params import Expand, Judge, load_params
+from seedforge.prompts import load_template
+from tests.conftest import REPO, shared
+
+
+def recipe(gguf: Path):
+    params = load_params(REPO / "params.yaml")
+    tiny = params.teachers["tiny"].model_copy(update={"model": str(gguf), "max_tokens": 32})
+    return params.model_copy(update={"teachers": {**params.teachers, "tiny": tiny}})
+
+
+def test_expand_resumes_from_the_cache_and_samples_per_operator(tiny_gguf: Path, tmp_path: Path) -> None:
+    params = recipe(tiny_gguf)
+    seeds = load_seed_tasks(shared("instruct", "alpaca_seed_tasks.jsonl"))[:3]
+    cfg = Expand(m=2, rounds=2, calls_per_round=2, n=3, temperature=1.3)
+    template = load_template(cfg.template, root=REPO)
+    teacher = operator_teacher(params, cfg)
+    assert teacher.sampling()["temperature"] == 1.3  # the operator's, not the profile's 1.0
+    first = Asker(teacher, CallCache(tmp_path / "cache"))
+    a = expand(seeds, template, first, cfg, run_seed=0)
+    assert first.counts["calls"] == 4 and first.counts["cached"] == 0
+    again = Asker(operator_teacher(params, cfg), CallCache(tmp_path / "cache"))
+    b = expand(seeds, template, again, cfg, run_seed=0)
+    assert again.counts["cached"] == 4  # a rerun (or a resume after a crash) repeats no call
+    assert a.rows == b.rows and a.rejects == b.rejects
+    assert len(a.rows) + len(a.rejects) > 0
+    for row in a.rows:
+        assert row.call and set(row.parent_ids) <= {s.id for s in seeds} and row.round in (0, 1)
+
+
+def test_judge_rejects_carry_reasons(tiny_gguf: Path, tmp_path: Path) -> None:
+    params = recipe(tiny_gguf)
+    rows = [r for r in load_seed_tasks(shared("instruct", "alpaca_seed_tasks.jsonl"))[:3]]
+    cfg = Judge()
+    asker = Asker(operator_teacher(params, cfg), CallCache(None))
+    out = judge(rows, load_template(cfg.template, root=REPO), asker, cfg.threshold, run_seed=0)
+    assert len(out.rows) + len(out.rejects) == 3 == asker.counts["calls"]
+    assert all(r.judge is not None and r.judge.score >= cfg.threshold for r in out.rows)
+    assert all(r["reason"].startswith("judge:") and r["call"] for r in out.rejects)

@@ -1,0 +1,175 @@
+"""The instruction pipeline under DVC, in a fresh copy of the project, on the Alpaca seed tasks.
+
+The teacher is the tiny offline GGUF, which writes broken English: these tests check mechanics
+(every call accounted for, every drop with its reason, judge scores present or rejected, rebalance
+metrics, provenance back to a seed line, pipeline separation), not quality.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from seedforge.instruct.rows import read_rows
+from seedforge.io import read_jsonl
+from tests.conftest import REPO, copy_project, shared
+
+pytestmark = pytest.mark.slow
+
+OPS = ("expand", "refine", "respond", "extract", "judge", "categorize")
+INSTRUCT = {f"instruct/dvc.yaml:{s}" for s in ("seed", *OPS, "rebalance")}
+
+
+def dvc(project: Path, *args: str) -> str:
+    out = subprocess.run(["nice", "-n", "10", "dvc", *args], cwd=project, capture_output=True, text=True)
+    assert out.returncode == 0, f"dvc {' '.join(args)} failed:\n{out.stdout}\n{out.stderr}"
+    return out.stdout + out.stderr
+
+
+def ran(output: str) -> set[str]:
+    return set(re.findall(r"Running stage '([^']+)'", output))
+
+
+def set_params(project: Path, edit) -> None:
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    edit(params)
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def metrics(project: Path, name: str) -> dict:
+    return json.loads((project / "metrics" / "instruct" / f"{name}.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    dest = copy_project(tmp_path_factory.mktemp("instruct"))
+    shutil.copytree(REPO / "instruct", dest / "instruct")
+    shutil.copytree(REPO / "data" / "instruct" / "raw", dest / "data" / "instruct" / "raw")
+    # The real seed tasks, copied into the throwaway project only (never into the repo).
+    shutil.copy(
+        shared("instruct", "alpaca_seed_tasks.jsonl"), dest / "data/instruct/raw/alpaca_seed_tasks.jsonl"
+    )
+
+    def light(p: dict) -> None:
+        p["tiny_teacher"].update(steps=60, pairs=64)
+        p["teachers"]["tiny"]["max_tokens"] = 48
+        ins = p["instruct"]
+        ins["seed"] = {
+            "path": "data/instruct/raw/alpaca_seed_tasks.jsonl",
+            "format": "alpaca_seed",
+            "limit": 4,
+        }
+        ins["expand"].update(m=2, rounds=2, calls_per_round=2, n=3)
+        ins["extract"]["pairs"] = 2
+        ins["respond"]["reject_truncated"] = False  # 48 tokens cut most answers; keep them flowing
+        ins["categorize"]["fallback"] = "open_qa"  # the tiny model rarely names a category (the default too)
+        ins["rebalance"] = {"target": {"open_qa": 3, "brainstorming": 1}, "total": 12}
+
+    set_params(dest, light)
+    subprocess.run(["git", "add", "-A"], cwd=dest, check=True)
+    subprocess.run(["git", "commit", "-qm", "light settings"], cwd=dest, check=True)
+    output = dvc(dest, "repro", "instruct/dvc.yaml")
+    # The default teacher's GGUF comes from the loop's tiny_teacher stage; no loop stage runs.
+    assert ran(output) == INSTRUCT | {"prepare", "tiny_teacher"}
+    return dest
+
+
+def test_every_call_is_accounted_for(project: Path) -> None:
+    d = project / "data" / "instruct"
+    seeds = read_rows(d / "seed.jsonl")
+    assert len(seeds) == 4 and all(r.origin == "seed" and r.source for r in seeds)
+    expand = metrics(project, "expand")
+    assert expand["calls"] == 4 and expand["cached"] == 0
+    assert len(expand["kept_per_round"]) == 2
+    expanded = read_rows(d / "expanded.jsonl")
+    assert expand["kept"] == len(expanded)
+    # One call per input row for the one-in-one-out operators: each row is kept or rejected.
+    for op, inputs, output in (
+        ("refine", ["expanded"], "refined"),
+        ("respond", ["refined"], "responded"),
+        ("judge", ["responded", "extracted"], "judged"),
+        ("categorize", ["seed", "judged"], "categorized"),
+    ):
+        m = metrics(project, op)
+        n_in = sum(len(read_rows(d / f"{name}.jsonl")) for name in inputs)
+        assert m["calls"] == n_in, op
+        assert m["kept"] + m["rejected"] == n_in, op
+        assert m["kept"] == len(read_rows(d / f"{output}.jsonl")), op
+    for op in OPS:
+        m = metrics(project, op)
+        rejects = read_jsonl(d / "rejects" / f"{op}.jsonl")
+        assert m["rejected"] == len(rejects) == sum(m["rejected_by_reason"].values()), op
+        assert all(r["reason"].startswith(f"{op}:") and r["call"] for r in rejects), op
+
+
+def test_judge_scores_present_or_rejected_with_reason(project: Path) -> None:
+    d = project / "data" / "instruct"
+    judged = read_rows(d / "judged.jsonl")
+    for r in judged:
+        assert r.judge is not None and 6 <= r.judge.score <= 10 and r.judge.call
+    for reject in read_jsonl(d / "rejects" / "judge.jsonl"):
+        reason = reject["reason"]
+        assert reason in {"judge:missing_score", "judge:below_threshold"} or reason.startswith(
+            ("judge:score_out_of_range:", "judge:score_not_integer:", "judge:score_not_a_number:")
+        ), reason
+        if reason == "judge:below_threshold":
+            assert 1 <= reject["score"] < 6
+
+
+def test_rebalance_metrics_and_dataset(project: Path) -> None:
+    d = project / "data" / "instruct"
+    m = metrics(project, "rebalance")
+    dataset = read_rows(d / "dataset.jsonl")
+    assert m["rows_after"] == len(dataset) == 12
+    assert m["rows_before"] == len(read_rows(d / "categorized.jsonl"))
+    present = set(m["before"])
+    # open_qa (the fallback) always has rows; the counts follow the renormalised target exactly.
+    assert "open_qa" in present
+    counts = {c: sum(r.category == c for r in dataset) for c in m["after"]}
+    if "brainstorming" in present:
+        assert counts == {"brainstorming": 3, "open_qa": 9}
+    else:
+        assert counts == {"open_qa": 12} and m["missing"] == ["brainstorming"]
+    table = (project / "reports" / "instruct" / "categories.csv").read_text().splitlines()
+    assert table[0] == "category,before,after,target"
+    dvc(project, "plots", "show", "--json", "instruct/dvc.yaml")
+
+
+def test_provenance_reaches_a_seed_line(project: Path) -> None:
+    d = project / "data" / "instruct"
+    by_id = {}
+    for name in ("seed", "expanded", "refined", "responded", "extracted"):
+        by_id.update({r.id: r for r in read_rows(d / f"{name}.jsonl")})
+    seed_ids = {r.id for r in read_rows(d / "seed.jsonl")}
+    for row in read_rows(d / "judged.jsonl"):
+        if row.origin == "extracted":
+            assert row.source and row.source.startswith("data/instruct/raw/documents/") and row.parent_ids
+            continue
+        assert set(row.seed_ids) <= seed_ids and row.seed_ids
+        hops, current = 0, row
+        while current.origin != "seed" and current.parent_ids and current.parent_ids[0] in by_id:
+            assert current.call and current.teacher and current.template
+            current, hops = by_id[current.parent_ids[0]], hops + 1
+        assert current.origin == "seed" and hops == 3  # responded <- refined <- expanded <- seed
+        assert current.source.startswith("data/instruct/raw/alpaca_seed_tasks.jsonl:")
+
+
+def test_pipelines_do_not_rerun_each_other(project: Path) -> None:
+    subprocess.run(["git", "add", "-A"], cwd=project, check=True)
+    subprocess.run(["git", "commit", "-qm", "run"], cwd=project, check=True)
+    assert ran(dvc(project, "repro", "instruct/dvc.yaml")) == set()
+    # A loop param leaves the instruction pipeline alone (except those that shape the default
+    # teacher it borrows from the loop: tiny_teacher.*, loop.k, data.template)...
+    set_params(project, lambda p: p["loop"].update(select="all"))
+    assert ran(dvc(project, "repro", "instruct/dvc.yaml")) == set()
+    # ...and an instruct param reruns only the stage that reads it, and no loop stage.
+    set_params(project, lambda p: p["instruct"]["rebalance"].update(total=8))
+    assert ran(dvc(project, "repro", "instruct/dvc.yaml")) == {"instruct/dvc.yaml:rebalance"}
+    assert "changed" not in dvc(project, "status", "prepare", "tiny_teacher")
+    assert len(read_rows(project / "data" / "instruct" / "dataset.jsonl")) == 8
