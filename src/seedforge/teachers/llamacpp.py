@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from seedforge.errors import SeedforgeError, first_line
+from seedforge.models import gguf_path
 from seedforge.params import LlamaCppTeacher
 from seedforge.teachers.base import Generation, Request
 
@@ -49,10 +50,24 @@ class LlamaCppBackend:
             digest.update(f.read(1 << 20))
             f.seek(max(0, size - (1 << 20)))
             digest.update(f.read(1 << 20))
-        return f"{path.name}:{size}:{digest.hexdigest()[:16]}"
+        base = f"{path.name}:{size}:{digest.hexdigest()[:16]}"
+        return base + (f"+lora:{self._lora_sha256()[:16]}" if self.params.lora else "")
+
+    def _lora_path(self) -> Path:
+        path = self.root / (self.params.lora or "")
+        if not path.is_file():
+            raise SeedforgeError(f"teachers.{self.profile}.lora: GGUF adapter not found: {self.params.lora}")
+        return path
+
+    def _lora_sha256(self) -> str:
+        # Adapters are megabytes: hash all of it, so calls made with another tuning never match.
+        return hashlib.sha256(self._lora_path().read_bytes()).hexdigest()
 
     def _local_path(self) -> Path:
-        path = self.root / (self.params.model or "")
+        try:
+            path = gguf_path(self.params.model or "", self.root)  # a path, or an alias like smollm2
+        except SeedforgeError as e:
+            raise SeedforgeError(f"teachers.{self.profile}.model: {e}") from None
         if not path.is_file():
             raise SeedforgeError(f"teachers.{self.profile}.model: GGUF file not found: {self.params.model}")
         return path
@@ -92,6 +107,7 @@ class LlamaCppBackend:
                 model_path=str(path),
                 n_ctx=self.params.n_ctx,
                 n_gpu_layers=self.params.n_gpu_layers,
+                lora_path=str(self._lora_path()) if self.params.lora else None,
                 verbose=False,
             )
         except (ValueError, RuntimeError) as e:
