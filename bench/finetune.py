@@ -37,20 +37,24 @@ def sst2_pairs(n: int, shots: int) -> list[tuple[str, str]]:
     return teacher_finetune.training_pairs(seeds, get_task("classification"), shots, n, seed=0)
 
 
-def smollm2(steps: int, batch_size: int, max_length: int) -> tuple[float, float]:
-    """(load seconds, seconds per step) for LoRA r=8 on q/k/v/o."""
+def smollm2(steps: int, shapes: list[tuple[int, int]]) -> tuple[float, list[float]]:
+    """(load seconds, seconds per step for each (batch, max tokens)) for LoRA r=8 on q/k/v/o."""
     start = time.perf_counter()
     tokenizer, model, _ = teacher_finetune.load_base("smollm2")
     loaded = time.perf_counter() - start
     torch.manual_seed(0)
     model = finetune.add_lora(model, 8, 16, 0.05, ["q_proj", "k_proj", "v_proj", "o_proj"])
-    pairs = sst2_pairs(batch_size * (steps + 1), shots=3)
-    config = finetune.FitConfig(learning_rate=2e-4, batch_size=batch_size, seed=0, steps=1, device="cpu")
-    finetune.train_completions(model, tokenizer, pairs, max_length, config)  # warm-up step
-    config = finetune.FitConfig(learning_rate=2e-4, batch_size=batch_size, seed=0, steps=steps, device="cpu")
-    start = time.perf_counter()
-    finetune.train_completions(model, tokenizer, pairs, max_length, config)
-    return loaded, (time.perf_counter() - start) / steps
+    per_step = []
+    for batch_size, max_length in shapes:
+        pairs = sst2_pairs(batch_size * (steps + 1), shots=3)
+        for n in (1, steps):  # one warm-up step, then the timed ones
+            config = finetune.FitConfig(
+                learning_rate=2e-4, batch_size=batch_size, seed=0, steps=n, device="cpu"
+            )
+            start = time.perf_counter()
+            finetune.train_completions(model, tokenizer, pairs, max_length, config)
+        per_step.append((time.perf_counter() - start) / steps)
+    return loaded, per_step
 
 
 def old_tinylm(ref: str):

@@ -20,6 +20,7 @@ import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from seedforge.errors import SeedforgeError
 
@@ -98,3 +99,24 @@ def gguf_path(name: str, root: Path = Path(".")) -> Path:
             raise SeedforgeError(f"model {name!r} is not a GGUF model")
         return ref.gguf_path
     return root / name
+
+
+def load_causal_lm(ref: ModelRef) -> tuple[Any, Any]:
+    """(tokenizer, model) of a causal LM; a GGUF comes back as a plain float32 model.
+
+    transformers dequantises a GGUF on load but keeps its quantizer attached, and Trainer
+    refuses to train a model marked as GGUF-quantized; the weights are ordinary floats, so
+    the marker is removed with the quantizer's own method.
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    tokenizer = AutoTokenizer.from_pretrained(ref.path, **ref.kwargs())
+    model = AutoModelForCausalLM.from_pretrained(ref.path, **ref.kwargs())
+    quantizer = getattr(model, "hf_quantizer", None)
+    if ref.gguf_file and quantizer is not None:
+        quantizer.remove_quantization_config(model)
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer, model

@@ -76,9 +76,6 @@ def sha256_file(path: Path) -> str:
 
 def load_base(base: str) -> tuple[Any, Any, models.ModelRef]:
     """(tokenizer, model, ref) of the base: a GGUF, since llama.cpp must load it with the adapter."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    from transformers.utils import logging as hf_logging
-
     try:
         ref = models.resolve(base)
     except SeedforgeError as e:
@@ -88,16 +85,12 @@ def load_base(base: str) -> tuple[Any, Any, models.ModelRef]:
             f"teacher_finetune.base: {base!r} is not a GGUF (use a packaged alias such as smollm2 or a "
             ".gguf path): llama.cpp loads the tuned adapter on top of the base GGUF"
         )
-    hf_logging.set_verbosity_error()
-    tokenizer = AutoTokenizer.from_pretrained(ref.path, gguf_file=ref.gguf_file)
-    model = AutoModelForCausalLM.from_pretrained(ref.path, gguf_file=ref.gguf_file)
+    tokenizer, model = models.load_causal_lm(ref)
     if model.config.model_type != "llama":
         raise SeedforgeError(
             f"teacher_finetune.base: {base!r} is a {model.config.model_type} model; "
             "the GGUF adapter export supports llama-architecture models"
         )
-    if tokenizer.pad_token_id is None:
-        tokenizer.pad_token = tokenizer.eos_token
     return tokenizer, model, ref
 
 

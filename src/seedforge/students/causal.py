@@ -25,19 +25,10 @@ class CausalBackend:
         self.profile = profile
 
     def _base(self) -> tuple[Any, Any]:
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.set_verbosity_error()
-        ref = models.resolve(self.profile.model)
         try:
-            tokenizer = AutoTokenizer.from_pretrained(ref.path, **ref.kwargs())
-            model = AutoModelForCausalLM.from_pretrained(ref.path, **ref.kwargs())
+            return models.load_causal_lm(models.resolve(self.profile.model))
         except OSError as e:
             raise load_error("causal LM", self.profile.model, e) from None
-        if tokenizer.pad_token_id is None:
-            tokenizer.pad_token = tokenizer.eos_token
-        return tokenizer, model
 
     def train(
         self,
