@@ -69,6 +69,7 @@ def old_tinylm(ref: str):
     path.write_text(source)
     spec = importlib.util.spec_from_file_location("old_tinylm", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules["old_tinylm"] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from seedforge import stage, tiny_teacher
-from seedforge.io import atomic_dir, write_json
+from seedforge import finetune, stage, tiny_teacher
+from seedforge.io import write_json
 from seedforge.params import load_params
 from seedforge.prompts import load_template
 from seedforge.records import read_records
@@ -28,9 +28,11 @@ def main() -> None:
         params.tiny_teacher.pairs,
         params.seed,
     )
-    with atomic_dir(args.out) as tmp:
+    # Under `accelerate launch` every process trains; only the main one writes.
+    with finetune.output_dir(args.out) as tmp:
         info = tiny_teacher.build(pairs, params.tiny_teacher, params.seed, tmp)
-    write_json(args.metrics, info)
+    if finetune.is_main_process():
+        write_json(args.metrics, info)
 
 
 if __name__ == "__main__":
