@@ -136,7 +136,7 @@ def fit(
     Data order, dropout and initialisation are all seeded by `config.seed`.
     """
     import torch
-    from transformers import TrainingArguments
+    from transformers import PrinterCallback, TrainingArguments
     from transformers.utils import logging as hf_logging
 
     if not items:
@@ -177,6 +177,7 @@ def fit(
                 dataloader_pin_memory=False,
             )
             trainer = _Trainer.get()(model=model, args=args, train_dataset=list(items), data_collator=collate)
+            trainer.remove_callback(PrinterCallback)  # it prints a metrics dict to stdout at the end
             trainer.train()
             losses = list(trainer.step_losses)
     finally:
