@@ -348,12 +348,12 @@ def export_lora_gguf(model: Any, path: Path, arch: str = "llama", name: str = "s
     and `<name>.lora_b` (out x rank), float32. llama.cpp scales by alpha / rank, as peft does.
     The q and k projections' rows are stored in llama.cpp's rotary layout, so their `lora_b`
     (whose rows are the output rows) gets the same permutation as the base weights.
-    Written to a temporary file and moved into place.
+    Written to a temporary file and moved into place; an unsupported module leaves no file.
     """
     import gguf
     from peft import get_peft_model_state_dict
 
-    from seedforge.tinylm import permute_rotary
+    from seedforge.tinylm import gguf_writer, permute_rotary
 
     path = Path(path)
     adapter_name = "default"
@@ -373,10 +373,7 @@ def export_lora_gguf(model: Any, path: Path, arch: str = "llama", name: str = "s
         else:
             raise SeedforgeError(f"GGUF adapter export: unexpected adapter tensor {key!r}")
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    writer = gguf.GGUFWriter(tmp, arch)
-    try:
+    with gguf_writer(path, arch) as writer:
         writer.add_name(name)
         writer.add_type(gguf.GGUFType.ADAPTER)
         writer.add_string(gguf.Keys.Adapter.TYPE, "lora")
@@ -391,15 +388,6 @@ def export_lora_gguf(model: Any, path: Path, arch: str = "llama", name: str = "s
                 b = permute_rotary(b, n_head_kv)
             writer.add_tensor(base + ".lora_a", a)
             writer.add_tensor(base + ".lora_b", b)
-        writer.write_header_to_file()
-        writer.write_kv_data_to_file()
-        writer.write_tensors_to_file()
-        writer.close()
-        os.replace(tmp, path)
-    except BaseException:
-        writer.close()
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _sort_key(module: str) -> tuple[int, str]:

@@ -8,11 +8,12 @@ functions so that stage modules can import this module cheaply.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
@@ -26,6 +27,7 @@ __all__ = [
     "build_model",
     "chat_prompt",
     "export_gguf",
+    "gguf_writer",
     "permute_rotary",
     "save",
     "train_completions",
@@ -195,6 +197,32 @@ def permute_rotary(w: np.ndarray, n_head: int) -> np.ndarray:
     return w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
 
 
+@contextlib.contextmanager
+def gguf_writer(path: Path, arch: str = "llama") -> Iterator[Any]:
+    """A `gguf.GGUFWriter` on a temporary file beside `path`, moved into place if the block succeeds.
+
+    The block adds metadata and tensors; header, metadata and tensors are then written out, so a
+    reader never sees a half-written file and a failure leaves nothing behind.
+    """
+    import gguf
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    writer = gguf.GGUFWriter(tmp, arch)
+    try:
+        yield writer
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_tensors_to_file()
+        writer.close()
+        os.replace(tmp, path)
+    except BaseException:
+        writer.close()
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def export_gguf(
     model: LlamaForCausalLM,
     tokenizer: PreTrainedTokenizerFast,
@@ -255,10 +283,7 @@ def export_gguf(
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos_id
     chat_template = tokenizer.chat_template or CHAT_TEMPLATE
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    writer = gguf.GGUFWriter(tmp, "llama")
-    try:
+    with gguf_writer(path) as writer:
         writer.add_name(name)
         writer.add_file_type(gguf.LlamaFileType.ALL_F32)
         writer.add_context_length(cfg.max_position_embeddings)
@@ -307,13 +332,3 @@ def export_gguf(
         # Always write the output matrix, even when tied to the embedding: one
         # code path for both cases and no reliance on llama.cpp's fallback.
         writer.add_tensor("output.weight", f32(model.lm_head.weight))
-
-        writer.write_header_to_file()
-        writer.write_kv_data_to_file()
-        writer.write_tensors_to_file()
-        writer.close()
-        os.replace(tmp, path)
-    except BaseException:
-        writer.close()
-        tmp.unlink(missing_ok=True)
-        raise
