@@ -1,11 +1,11 @@
 """Fine-tuning speed: seconds per optimiser step through `seedforge.finetune`.
 
 1. SmolLM2-135M LoRA (the tuned teacher's default settings: r=8 on q/k/v/o) on SST-2 few-shot
-   pairs, at two batch shapes.
+   pairs, at three batch shapes.
 2. The tiny teacher's training, through the shared Trainer-based path and through the hand-written
    loop it replaced (that loop is loaded from git, `--old-ref`, not kept in the tree).
 
-    .venv/bin/python bench/finetune.py [--steps 6] [--old-ref c986b6e]
+    .venv/bin/python bench/finetune.py [--steps 6] [--old-ref c986b6e] [--skip-tiny] [--skip-smollm2]
 """
 
 from __future__ import annotations
@@ -37,14 +37,13 @@ def sst2_pairs(n: int, shots: int) -> list[tuple[str, str]]:
     return teacher_finetune.training_pairs(seeds, get_task("classification"), shots, n, seed=0)
 
 
-def smollm2(steps: int, shapes: list[tuple[int, int]]) -> tuple[float, list[float]]:
-    """(load seconds, seconds per step for each (batch, max tokens)) for LoRA r=8 on q/k/v/o."""
+def smollm2(steps: int, shapes: list[tuple[int, int]]) -> None:
+    """Print seconds per step for each (batch, max tokens), LoRA r=8 on q/k/v/o, as each is done."""
     start = time.perf_counter()
     tokenizer, model, _ = teacher_finetune.load_base("smollm2")
-    loaded = time.perf_counter() - start
+    print(f"SmolLM2 load from GGUF (transformers, dequantised): {time.perf_counter() - start:.1f} s")
     torch.manual_seed(0)
     model = finetune.add_lora(model, 8, 16, 0.05, ["q_proj", "k_proj", "v_proj", "o_proj"])
-    per_step = []
     for batch_size, max_length in shapes:
         pairs = sst2_pairs(batch_size * (steps + 1), shots=3)
         for n in (1, steps):  # one warm-up step, then the timed ones
@@ -53,8 +52,11 @@ def smollm2(steps: int, shapes: list[tuple[int, int]]) -> tuple[float, list[floa
             )
             start = time.perf_counter()
             finetune.train_completions(model, tokenizer, pairs, max_length, config)
-        per_step.append((time.perf_counter() - start) / steps)
-    return loaded, per_step
+        seconds = (time.perf_counter() - start) / steps
+        print(
+            f"| SmolLM2-135M LoRA r=8 q/k/v/o | Trainer | {batch_size} x {max_length} | {seconds:.2f} |",
+            flush=True,
+        )
 
 
 def old_tinylm(ref: str):
@@ -88,6 +90,8 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--steps", type=int, default=6)
     ap.add_argument("--tiny-steps", type=int, default=100)
+    ap.add_argument("--skip-smollm2", action="store_true")
+    ap.add_argument("--skip-tiny", action="store_true")
     ap.add_argument("--old-ref", default="c986b6e", help="git ref with the hand-written tinylm loop")
     args = ap.parse_args()
     print(f"{platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}")
@@ -96,13 +100,12 @@ if __name__ == "__main__":
     print("| model | path | batch x max tokens | s / step |")
     print("|---|---|---|---|")
     for name, module in (("Trainer (seedforge.finetune)", tinylm), (f"hand loop ({args.old_ref})", old)):
+        if args.skip_tiny:
+            break
         tiny(module, tok, 1)  # warm-up: imports and one-time set-up are not per-step costs
         print(
             f"| tiny teacher 262k | {name} | 8 x 1024 | {tiny(module, tok, args.tiny_steps):.4f} |",
             flush=True,
         )
-    shapes = [(2, 64), (4, 256), (8, 256)]
-    loaded, per_step = smollm2(args.steps, shapes)
-    for (batch, length), seconds in zip(shapes, per_step, strict=True):
-        print(f"| SmolLM2-135M LoRA r=8 q/k/v/o | Trainer | {batch} x {length} | {seconds:.2f} |")
-    print(f"SmolLM2 load from GGUF (transformers, dequantised): {loaded:.1f} s")
+    if not args.skip_smollm2:
+        smollm2(args.steps, [(2, 64), (4, 256), (8, 256)])
