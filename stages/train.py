@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from seedforge import stage
+from seedforge import finetune, stage
 from seedforge.errors import SeedforgeError
-from seedforge.io import atomic_dir, write_json
+from seedforge.io import write_json
 from seedforge.params import load_params
 from seedforge.records import read_records
 from seedforge.students import make_student
@@ -31,9 +31,12 @@ def main() -> None:
             raise SeedforgeError(f"loop.init: previous student {init_from} not found")
     student = make_student(params.student, params.student_profile)
     out = args.models / str(args.iteration)
-    with atomic_dir(out) as tmp:
+    # Under `accelerate launch` every process trains; only the main one writes.
+    with finetune.output_dir(out) as tmp:
         # The same seed every iteration: the only thing that changes between iterations is the data.
         info = student.train(records, labels, tmp, seed=params.seed, init_from=init_from)
+    if not finetune.is_main_process():
+        return
     origins = {o: sum(r.origin == o for r in records) for o in ("seed", "generated")}
     write_json(
         args.metrics,

@@ -16,7 +16,7 @@ from tests.conftest import clone_run, dvc
 
 pytestmark = pytest.mark.slow
 
-UPSTREAM = {"prepare", "tiny_teacher", "train@0", "evaluate@0", "select@0"}
+UPSTREAM = {"prepare", "tiny_teacher", "teacher_finetune", "train@0", "evaluate@0", "select@0"}
 DOWNSTREAM = {
     "teacher",  # resolves the chosen profile (seconds); its output is unchanged for tiny_cool
     "generate@0",

@@ -48,6 +48,8 @@ def test_gsm8k_round_with_a_causal_student(tmp_path: Path) -> None:
     params["loop"].update(iterations=[0, 1], rounds=[{"i": 0, "next": 1}], k=1)
     params["tiny_teacher"].update(steps=60, pairs=48, context_length=2048)
     params["teachers"]["tiny"].update(n_ctx=2048, max_tokens=200)
+    # The tuned teacher is not used here (teacher: tiny), but generate depends on it: keep it cheap.
+    params["teacher_finetune"].update(steps=1, batch_size=1, max_length=32, pairs=2)
     params["students"]["tiny_causal"] = {
         "kind": "causal",
         "model": str(tmp_path / "base"),

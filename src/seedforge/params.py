@@ -118,6 +118,23 @@ class TinyTeacher(Strict):
     pairs: int = Field(default=400, gt=0)  # training prompts rendered from the seed set
 
 
+class TeacherFinetune(Strict):
+    """LoRA-tune a causal-LM teacher on the seed set (DAFTT): few same-label examples -> one more."""
+
+    base: str = "smollm2"  # a llama-architecture GGUF: a packaged alias or a .gguf path
+    steps: int = Field(default=60, gt=0)
+    rank: int = Field(default=8, gt=0)
+    alpha: int = Field(default=16, gt=0)
+    dropout: float = Field(default=0.05, ge=0, lt=1)
+    target_modules: list[str] = ["k_proj", "o_proj", "q_proj", "v_proj"]
+    learning_rate: float = Field(default=2e-4, gt=0)
+    batch_size: int = Field(default=4, gt=0)
+    max_length: int = Field(default=256, gt=0)  # tokens per training pair (prompt cut first)
+    shots: int = Field(default=3, gt=0)  # same-label seed examples shown before the target
+    pairs: int = Field(default=240, gt=0)  # training pairs drawn from the seed set
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+
 # --- students ---------------------------------------------------------------------------------
 
 
@@ -282,6 +299,7 @@ class Params(Strict):
     teacher: str
     teachers: dict[str, Teacher]
     tiny_teacher: TinyTeacher = TinyTeacher()
+    teacher_finetune: TeacherFinetune = TeacherFinetune()
     student: str
     students: dict[str, Student]
     gates: Gates = Gates()

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from seedforge.errors import SeedforgeError
-from seedforge.io import read_json
+from seedforge.io import atomic_dir, read_json, write_json, write_text
 from seedforge.tasks import Task, get_task
 
 
@@ -40,3 +40,21 @@ def task_info(path: Path) -> tuple[Task, list[str] | None]:
     """The task and label set that `prepare` fixed for the whole run."""
     info: dict[str, Any] = read_json(path)
     return get_task(info["task"]), info["labels"]
+
+
+def teacher_skips(teacher_info: Path | None, out: Path, metrics: Path) -> bool:
+    """Whether a stage that builds a teacher model into `out` has nothing to build.
+
+    The `teacher` stage lists the local files the chosen profile reads; when none lies inside `out`
+    (an HTTP teacher, another GGUF), the stage writes a marker folder and `built: false` instead of
+    training for nothing, so switching teachers costs no training time.
+    """
+    if teacher_info is None:
+        return False
+    files = read_json(teacher_info).get("local_files") or []
+    if any(Path(f).resolve().is_relative_to(out.resolve()) for f in files):
+        return False
+    with atomic_dir(out) as tmp:
+        write_text(tmp / "NOT_BUILT", "the chosen teacher profile does not use this model\n")
+    write_json(metrics, {"built": False})
+    return True

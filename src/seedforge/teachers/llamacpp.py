@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from seedforge.errors import SeedforgeError, first_line
+from seedforge.models import gguf_path
 from seedforge.teachers.base import Generation, Options, Request, Teacher
 from seedforge.teachers.registry import register
 
@@ -30,8 +31,9 @@ class HubFile(BaseModel):
 
 class LlamaCppTeacher(Options):
     backend: Literal["llamacpp"]
-    model: str | None = None  # a local GGUF path
+    model: str | None = None  # a local GGUF path, or a packaged GGUF alias such as smollm2
     hub: HubFile | None = None  # or a GGUF on the Hugging Face hub, downloaded into its cache
+    lora: str | None = None  # a GGUF LoRA adapter applied on top (e.g. from teacher_finetune)
     n_ctx: int = Field(default=4096, gt=0)
     n_gpu_layers: int = 0  # -1 offloads every layer when llama.cpp was built with GPU support
     chat: bool = True  # use the GGUF's chat template (else plain completion)
@@ -44,9 +46,9 @@ class LlamaCppTeacher(Options):
             raise ValueError("give exactly one of 'model' (a GGUF path) or 'hub'")
         return self
 
-    def local_model(self) -> str | None:
-        """The project file this profile reads, for the DVC dependency of generate."""
-        return self.model
+    def local_files(self) -> list[str]:
+        """The project files this profile reads (model, adapter), for generate's DVC dependencies."""
+        return [f for f in (self.model, self.lora) if f is not None]
 
 
 @register
@@ -81,10 +83,24 @@ class LlamaCppBackend(Teacher):
             digest.update(f.read(1 << 20))
             f.seek(max(0, size - (1 << 20)))
             digest.update(f.read(1 << 20))
-        return f"{path.name}:{size}:{digest.hexdigest()[:16]}"
+        base = f"{path.name}:{size}:{digest.hexdigest()[:16]}"
+        return base + (f"+lora:{self._lora_sha256()[:16]}" if self.params.lora else "")
+
+    def _lora_path(self) -> Path:
+        path = self.root / (self.params.lora or "")
+        if not path.is_file():
+            raise SeedforgeError(f"teachers.{self.profile}.lora: GGUF adapter not found: {self.params.lora}")
+        return path
+
+    def _lora_sha256(self) -> str:
+        # Adapters are megabytes: hash all of it, so calls made with another tuning never match.
+        return hashlib.sha256(self._lora_path().read_bytes()).hexdigest()
 
     def _local_path(self) -> Path:
-        path = self.root / (self.params.model or "")
+        try:
+            path = gguf_path(self.params.model or "", self.root)  # a path, or an alias like smollm2
+        except SeedforgeError as e:
+            raise SeedforgeError(f"teachers.{self.profile}.model: {e}") from None
         if not path.is_file():
             raise SeedforgeError(f"teachers.{self.profile}.model: GGUF file not found: {self.params.model}")
         return path
@@ -124,6 +140,7 @@ class LlamaCppBackend(Teacher):
                 model_path=str(path),
                 n_ctx=self.params.n_ctx,
                 n_gpu_layers=self.params.n_gpu_layers,
+                lora_path=str(self._lora_path()) if self.params.lora else None,
                 verbose=False,
             )
         except (ValueError, RuntimeError) as e:

@@ -42,8 +42,8 @@ class OpenAITeacher(Options):
     def urls(self) -> list[str]:
         return [self.base_url] if isinstance(self.base_url, str) else list(self.base_url)
 
-    def local_model(self) -> str | None:
-        return None
+    def local_files(self) -> list[str]:
+        return []  # a server's model is not a file of this project
 
 
 def retry_after(headers: Any) -> float | None:
