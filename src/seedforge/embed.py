@@ -62,10 +62,10 @@ class Encoder:
         if self._model is None:
             import torch
 
-            from seedforge.students.base import resolve_model
+            from seedforge import models
 
             name = self.model_name
-            path = resolve_model(name) if not _looks_local(name) else name
+            path = models.resolve(name).path if not _looks_local(name) else name
             if _looks_local(name) and not Path(name).exists():
                 raise SeedforgeError(f"gates.model: cannot load {name!r}: no such folder")
             device = self.device_setting
