@@ -19,10 +19,10 @@ def main() -> None:
     p.add_argument("--metrics", type=Path, required=True)
     args = p.parse_args()
     load_params(args.params)  # validate the recipe even though no key is read here
-    task, labels = stage.task_info(args.task_info)
+    task = stage.task_info(args.task_info)
     existing = [r.id for r in read_records(args.dataset)]
     kept, rejects, counts = gates.filter_generations(
-        read_jsonl(args.generations), task, labels, existing, args.iteration
+        read_jsonl(args.generations), task, existing, args.iteration
     )
     write_records(args.kept, kept)
     write_jsonl(args.rejects, rejects)

@@ -20,10 +20,16 @@ def main() -> None:
     p.add_argument("--metrics", type=Path, required=True)
     args = p.parse_args()
     params = load_params(args.params)
-    task, labels = stage.task_info(args.task_info)
+    task = stage.task_info(args.task_info)
     template = load_template(params.data.template)
     planned = generate.plan(
-        read_jsonl(args.selected), template, task, labels, params.loop.k, params.seed, args.iteration
+        read_jsonl(args.selected),
+        template,
+        task,
+        params.loop.k,
+        params.seed,
+        args.iteration,
+        show_prediction=params.loop.show_prediction,
     )
     teacher = make_teacher(params.teacher, params.teacher_profile)
     rows, counts = generate.run(teacher, planned, template, CallCache(args.cache))

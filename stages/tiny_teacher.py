@@ -17,16 +17,16 @@ def main() -> None:
     p.add_argument("--metrics", type=Path, required=True)
     args = p.parse_args()
     params = load_params(args.params)
-    task, labels = stage.task_info(args.task_info)
+    task = stage.task_info(args.task_info)
     template = load_template(params.data.template)
     pairs = tiny_teacher.training_pairs(
         read_records(args.seed_set),
         template,
         task,
-        labels,
         params.loop.k,
         params.tiny_teacher.pairs,
         params.seed,
+        show_prediction=params.loop.show_prediction,
     )
     with atomic_dir(args.out) as tmp:
         info = tiny_teacher.build(pairs, params.tiny_teacher, params.seed, tmp)

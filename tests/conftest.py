@@ -53,9 +53,7 @@ def tiny_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     params = load_params(REPO / "params.yaml")
     prepared = prepare(params.data, root=REPO)
     template = load_template(params.data.template, root=REPO)
-    pairs = tiny_teacher.training_pairs(
-        prepared.splits["seed"], template, prepared.task, prepared.labels, 2, 64, seed=0
-    )
+    pairs = tiny_teacher.training_pairs(prepared.splits["seed"], template, prepared.task, 2, 64, seed=0)
     out = tmp_path_factory.mktemp("tiny_teacher")
     tiny_teacher.build(pairs, TinyTeacher(steps=60, pairs=64), seed=0, out_dir=out)
     return out / "model.gguf"

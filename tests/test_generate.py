@@ -16,6 +16,7 @@ from seedforge.teachers import make_teacher
 from tests.conftest import REPO
 
 LABELS = ["account", "billing", "delivery", "technical"]
+TASK = get_task("classification").with_labels(LABELS)
 SELECTED = [
     {"id": f"id{i}", "input": text, "output": label, "prediction": "billing"}
     for i, (text, label) in enumerate(
@@ -31,7 +32,7 @@ SELECTED = [
 
 def planned(iteration: int = 0) -> list:
     template = load_template("prompts/classification.jinja", root=REPO)
-    return generate.plan(SELECTED, template, get_task("classification"), LABELS, 3, 0, iteration)
+    return generate.plan(SELECTED, template, TASK, 3, 0, iteration)
 
 
 def test_plan_renders_each_example_with_its_gold_label() -> None:
@@ -44,11 +45,23 @@ def test_plan_renders_each_example_with_its_gold_label() -> None:
     assert [r.seed for _, r in planned(1)] != [r.seed for _, r in plan]  # a new iteration samples anew
 
 
+def test_show_prediction_false_keeps_the_wrong_answer_out_of_the_prompt() -> None:
+    template = load_template("prompts/classification.jinja", root=REPO)
+    shown = generate.plan(SELECTED, template, TASK, 3, 0, 0)
+    hidden = generate.plan(SELECTED, template, TASK, 3, 0, 0, show_prediction=False)
+    assert all("The student wrongly answered: billing" in req.prompt for _, req in shown)
+    assert all("wrongly answered" not in req.prompt for _, req in hidden)
+    # Only that line differs: the same example, labels and request.
+    assert [req.prompt.replace("\nThe student wrongly answered: billing\n", "") for _, req in shown] == [
+        req.prompt for _, req in hidden
+    ]
+
+
 def test_undefined_template_variable_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "t.jinja").write_text("Write {{ k }} examples like {{ exemple.input }}\n")
     template = load_template("t.jinja", root=tmp_path)
     with pytest.raises(SeedforgeError, match=r"^t\.jinja: template error: 'exemple' is undefined$"):
-        generate.plan(SELECTED, template, get_task("classification"), LABELS, 3, 0, 0)
+        generate.plan(SELECTED, template, TASK, 3, 0, 0)
 
 
 def test_run_caches_every_call_and_resumes(tiny_gguf: Path, tmp_path: Path) -> None:

@@ -64,7 +64,13 @@ def test_gsm8k_round_with_a_causal_student(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stdout + out.stderr
 
     it0 = project / "data" / "iterations" / "0"
-    assert read_json(project / "data" / "prepared" / "task.json") == {"task": "math", "labels": None}
+    assert read_json(project / "data" / "prepared" / "task.json") == {
+        "kind": "math",
+        "input_field": "Question",
+        "output_field": "Answer",
+        "threshold": 1.0,
+        "labels": None,
+    }
     assert (project / "models" / "student" / "0" / "model.safetensors").exists()
     predictions = read_jsonl(it0 / "predictions.jsonl")
     assert {p["split"] for p in predictions} == {"seed", "test"} and len(predictions) == 22
@@ -76,7 +82,7 @@ def test_gsm8k_round_with_a_causal_student(tmp_path: Path) -> None:
     assert len(generations) == len(wrong) and all("Question:" in g["prompt"] for g in generations)
     kept = read_records(it0 / "kept.jsonl")
     math = get_task("math")
-    assert all(math.validate(Example(r.input, r.output), None) == (True, "ok") for r in kept)
+    assert all(math.validate(Example(r.input, r.output)) == (True, "ok") for r in kept)
     f = read_json(project / "metrics" / "filter" / "0.json")
     assert f["calls"] == len(wrong) and f["kept"] == len(kept)
     assert len(read_records(project / "data" / "iterations" / "1" / "dataset.jsonl")) == 12 + len(kept)

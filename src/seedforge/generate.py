@@ -34,20 +34,24 @@ def plan(
     selected: Sequence[dict[str, Any]],
     template: Template,
     task: Task,
-    labels: Sequence[str] | None,
     k: int,
     seed: int,
     iteration: int,
+    show_prediction: bool = True,
 ) -> list[tuple[dict[str, Any], Request]]:
-    """One request per selected seed example: its rendered prompt and sampling seed."""
+    """One request per selected example: its rendered prompt and sampling seed.
+
+    With ``show_prediction`` off the template's ``prediction`` is empty, so the teacher does not
+    see the student's wrong answer (the templates print that line only when it is non-empty).
+    """
     planned = []
     for row in selected:
         prompt = template.render(
             task=task,
-            labels=labels,
+            labels=task.labels,
             k=k,
             example=Example(row["input"], row["output"]),
-            prediction=row.get("prediction") or "",
+            prediction=(row.get("prediction") or "") if show_prediction else "",
         )
         planned.append((row, Request(prompt=prompt, seed=call_seed(seed, iteration, row["id"], 0))))
     return planned

@@ -3,7 +3,7 @@ from seedforge.records import Record
 from seedforge.tasks import get_task
 
 LABELS = ["account", "billing", "delivery", "technical"]
-TASK = get_task("classification")
+TASK = get_task("classification").with_labels(LABELS)
 
 
 def generation(raw: str) -> dict:
@@ -33,7 +33,7 @@ RAW = """Sure! Here are 4 new examples:
 
 
 def test_candidates_carry_provenance_and_canonical_labels() -> None:
-    records, rejects = candidates(generation(RAW), TASK, LABELS, iteration=1)
+    records, rejects = candidates(generation(RAW), TASK, iteration=1)
     assert [r.output for r in records] == ["billing", "delivery", "refunds"]
     first = records[0]
     assert first.origin == "generated" and first.iteration == 1 and first.parent_id == "p1"
@@ -47,11 +47,10 @@ def test_gates_reject_with_reasons_and_keep_the_rest() -> None:
     records, _ = candidates(
         generation(RAW + "\nInput: the courier left my box in the rain\nLabel: delivery\n"),
         TASK,
-        LABELS,
         iteration=1,
     )
     in_dataset = Record.seed("classification", "My card was billed twice for one order", "billing")
-    kept, rejects = run_gates(records, [TaskGate(TASK, LABELS), ExactDuplicate([in_dataset.id])])
+    kept, rejects = run_gates(records, [TaskGate(TASK), ExactDuplicate([in_dataset.id])])
     assert [r.input for r in kept] == ["the courier left my box in the rain"]
     assert count_reasons(rejects) == {
         "duplicate:batch": 1,
@@ -62,13 +61,13 @@ def test_gates_reject_with_reasons_and_keep_the_rest() -> None:
 
 
 def test_output_with_no_examples_is_counted() -> None:
-    records, rejects = candidates(generation("I cannot help with that."), TASK, LABELS, iteration=1)
+    records, rejects = candidates(generation("I cannot help with that."), TASK, iteration=1)
     assert records == [] and [r["reason"] for r in rejects] == ["parse:no_examples"]
 
 
 def test_filter_generations_counts_every_candidate() -> None:
     existing = [Record.seed("classification", "My card was billed twice for one order", "billing").id]
-    kept, rejects, counts = filter_generations([generation(RAW)], TASK, LABELS, existing, iteration=0)
+    kept, rejects, counts = filter_generations([generation(RAW)], TASK, existing, iteration=0)
     assert [r.input for r in kept] == ["the courier left my box in the rain"]
     assert counts == {
         "iteration": 0,

@@ -22,7 +22,7 @@ __all__ = ["ExactDuplicate", "Gate", "TaskGate", "candidates", "filter_generatio
 
 
 def candidates(
-    generation: dict[str, Any], task: Task, labels: Sequence[str] | None, iteration: int
+    generation: dict[str, Any], task: Task, iteration: int
 ) -> tuple[list[Record], list[dict[str, Any]]]:
     """Parse one teacher call into candidate records and parse-error rejects.
 
@@ -43,8 +43,8 @@ def candidates(
     records = []
     for ex in parsed.examples:
         output = ex.output.strip()
-        if labels is not None:
-            output = task.answer(output, labels) or output  # unknown labels stay for TaskGate to reject
+        if task.labels is not None:
+            output = task.answer(output) or output  # unknown labels stay for TaskGate to reject
         text = ex.input.strip()
         records.append(Record(id=record_id(task.name, text, output), input=text, output=output, **common))
     rejects = [
@@ -92,7 +92,6 @@ def count_reasons(rejects: Sequence[dict[str, Any]]) -> dict[str, int]:
 def filter_generations(
     generations: Sequence[dict[str, Any]],
     task: Task,
-    labels: Sequence[str] | None,
     existing_ids: Iterable[str],
     iteration: int,
 ) -> tuple[list[Record], list[dict[str, Any]], dict[str, Any]]:
@@ -103,10 +102,10 @@ def filter_generations(
     """
     parsed, rejects = [], []
     for generation in generations:
-        records, parse_rejects = candidates(generation, task, labels, iteration + 1)
+        records, parse_rejects = candidates(generation, task, iteration + 1)
         parsed.extend(records)
         rejects.extend(parse_rejects)
-    kept, gate_rejects = run_gates(parsed, [TaskGate(task, labels), ExactDuplicate(existing_ids)])
+    kept, gate_rejects = run_gates(parsed, [TaskGate(task), ExactDuplicate(existing_ids)])
     rejects = sorted(rejects + gate_rejects, key=lambda r: (r["call"], r["reason"], r.get("id") or ""))
     counts = {
         "iteration": iteration,

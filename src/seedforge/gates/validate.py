@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from seedforge.records import Record
 from seedforge.tasks import Example, Task
 
 
 class TaskGate:
-    def __init__(self, task: Task, labels: Sequence[str] | None) -> None:
+    def __init__(self, task: Task) -> None:
         self.task = task
-        self.labels = labels
 
     def __call__(self, record: Record) -> tuple[bool, str]:
-        keep, reason = self.task.validate(Example(record.input, record.output), self.labels)
+        keep, reason = self.task.validate(Example(record.input, record.output))
         return keep, ("ok" if keep else f"invalid:{reason}")

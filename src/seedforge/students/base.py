@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from seedforge.errors import SeedforgeError, first_line
 from seedforge.records import Record
+from seedforge.tasks import Task
 
 if TYPE_CHECKING:
     import torch
@@ -21,7 +22,7 @@ class Student(Protocol):
     def train(
         self,
         records: Sequence[Record],
-        labels: Sequence[str] | None,
+        task: Task,
         out_dir: Path,
         seed: int,
         init_from: Path | None = None,

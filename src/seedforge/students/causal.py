@@ -21,7 +21,7 @@ from seedforge.students.base import (
     resolve_model,
     seed_everything,
 )
-from seedforge.tasks import get_task
+from seedforge.tasks import Task, from_info
 
 
 def completion_batch(tokenizer: Any, pairs: Sequence[tuple[str, str]], max_length: int) -> dict[str, Any]:
@@ -74,7 +74,7 @@ class CausalBackend:
     def train(
         self,
         records: Sequence[Record],
-        labels: Sequence[str] | None,
+        task: Task,
         out_dir: Path,
         seed: int,
         init_from: Path | None = None,
@@ -85,7 +85,6 @@ class CausalBackend:
         generator = seed_everything(seed)
         tokenizer, model = self._base()
         model = adapt(model, p, "CAUSAL_LM", init_from, AutoModelForCausalLM)
-        task = get_task(records[0].task)
         # A leading space keeps the answer a separate word for BPE tokenisers.
         pairs = [(task.student_prompt(r.input), " " + r.output) for r in records]
 
@@ -95,7 +94,7 @@ class CausalBackend:
         info = fit(model, make_batch, len(pairs), p, generator, pick_device(p.device))
         model.save_pretrained(out_dir)
         tokenizer.save_pretrained(out_dir)
-        write_json(out_dir / "student.json", {"kind": "causal", "task": task.name, "finetune": p.finetune})
+        write_json(out_dir / "student.json", {"kind": "causal", "task": task.info(), "finetune": p.finetune})
         return info
 
     def predict(self, model_dir: Path, inputs: Sequence[str]) -> list[str]:
@@ -105,7 +104,7 @@ class CausalBackend:
 
         p = self.profile
         device = pick_device(p.device)
-        task = get_task(read_json(model_dir / "student.json")["task"])
+        task = from_info(read_json(model_dir / "student.json")["task"])
         tokenizer, model = load_saved(model_dir, self._base, AutoModelForCausalLM)
         model.to(device).eval()
         out = []
