@@ -42,6 +42,20 @@ def copy_project(dest: Path) -> Path:
     return dest
 
 
+def tiny_causal_student(model: Path, max_new_tokens: int) -> dict:
+    """A students.* profile: a tiny llama saved at `model`, fully fine-tuned for one quick epoch."""
+    return {
+        "kind": "causal",
+        "model": str(model),
+        "finetune": "full",
+        "epochs": 1,
+        "batch_size": 4,
+        "learning_rate": 1e-3,
+        "max_length": 256,
+        "max_new_tokens": max_new_tokens,
+    }
+
+
 @pytest.fixture(scope="session")
 def tiny_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny llama teacher trained briefly on the demo seed set, as GGUF (seconds to build)."""

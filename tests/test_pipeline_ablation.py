@@ -94,7 +94,7 @@ def test_uniform_baseline_draws_the_same_budget_at_random(project: Path) -> None
         "iteration": 0,
         "mode": "wrong",
         "augment": "uniform",
-        "pool": 42,
+        "pool": len(seed_ids),
         "targeted": len(targeted),
         "selected": len(targeted),
     }
@@ -116,7 +116,8 @@ def test_no_augmentation_baseline_keeps_the_seed_set(project: Path) -> None:
 def test_select_all_targets_every_seed_example(project: Path) -> None:
     set_loop(project, augment="targeted", select="all")
     dvc(project, "repro", "select@0")
-    assert len(read_jsonl(it(project, 0, "selected.jsonl"))) == 42
+    seed = read_records(project / "data" / "prepared" / "seed.jsonl")
+    assert [s["id"] for s in read_jsonl(it(project, 0, "selected.jsonl"))] == sorted(r.id for r in seed)
 
 
 def test_wrong_any_previous_init_and_hidden_predictions(project: Path) -> None:

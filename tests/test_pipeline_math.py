@@ -11,7 +11,7 @@ import yaml
 from seedforge.io import read_json, read_jsonl
 from seedforge.records import read_records
 from seedforge.tasks import Example, get_task
-from tests.conftest import copy_project, shared
+from tests.conftest import copy_project, shared, tiny_causal_student
 
 pytestmark = pytest.mark.slow
 
@@ -48,16 +48,7 @@ def test_gsm8k_round_with_a_causal_student(tmp_path: Path) -> None:
     params["loop"].update(iterations=[0, 1], rounds=[{"i": 0, "next": 1}], k=1)
     params["tiny_teacher"].update(steps=60, pairs=48, context_length=2048)
     params["teachers"]["tiny"].update(n_ctx=2048, max_tokens=200)
-    params["students"]["tiny_causal"] = {
-        "kind": "causal",
-        "model": str(tmp_path / "base"),
-        "finetune": "full",
-        "epochs": 1,
-        "batch_size": 4,
-        "learning_rate": 1e-3,
-        "max_length": 256,
-        "max_new_tokens": 12,
-    }
+    params["students"]["tiny_causal"] = tiny_causal_student(tmp_path / "base", max_new_tokens=12)
     params["student"] = "tiny_causal"
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     out = subprocess.run(["dvc", "repro", "merge@0"], cwd=project, capture_output=True, text=True)
