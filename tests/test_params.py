@@ -119,6 +119,17 @@ def test_task_spec_is_validated() -> None:
     assert parse_params(raw).data.task.threshold == 0.3
 
 
+def test_a_recipe_must_name_its_template(tmp_path: Path) -> None:
+    raw = recipe()
+    del raw["data"]["template"]
+    raw["data"]["task"] = "math"
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
+    with pytest.raises(
+        SeedforgeError, match=r"key 'data.template': required .* template: prompts/math.jinja"
+    ):
+        load_params(tmp_path / "params.yaml")
+
+
 def test_loop_ablation_keys() -> None:
     raw = yaml.safe_load((REPO / "params.yaml").read_text())
     loop = parse_params(raw).loop

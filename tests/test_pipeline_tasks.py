@@ -83,6 +83,7 @@ def test_instruction_round_with_a_causal_student(tmp_path: Path) -> None:
     source = {"path": str(shared("instruct", "alpaca_en_demo.json")), "input": ["instruction", "input"]}
     params["data"] = {
         "task": {"kind": "instruction", "threshold": 0.3},
+        "template": "prompts/instruction.jinja",
         "seed": {**source, "output": "output", "limit": 8},
         "test": {**source, "output": "output", "limit": 4},
         "dev": None,
@@ -101,7 +102,6 @@ def test_instruction_round_with_a_causal_student(tmp_path: Path) -> None:
         "threshold": 0.3,
         "labels": None,
     }
-    # The template defaulted to prompts/instruction.jinja; the student prompt uses the task's fields.
     generations = read_jsonl(project / "data" / "iterations" / "0" / "generations.jsonl")
     assert all(g["template"]["path"] == "prompts/instruction.jinja" for g in generations)
     assert all("The student's response, which fell short:" in g["prompt"] for g in generations)

@@ -75,7 +75,9 @@ class Data(Strict):
     # A task kind (classification | multiple_choice | math | instruction) or a TaskSpec mapping;
     # a bare kind name is read as {kind: <name>}.
     task: TaskSpec = TaskSpec()
-    template: str = "prompts/classification.jinja"  # default: prompts/<kind>.jinja
+    # The teacher prompt. Code gets prompts/<kind>.jinja by default; a params.yaml must name it,
+    # since DVC tracks this key.
+    template: str = "prompts/classification.jinja"
     seed: Source
     test: Source
     dev: Source | None = None
@@ -274,7 +276,15 @@ def load_params(path: Path | str = "params.yaml") -> Params:
         raise SeedforgeError(f"{path}{where}: invalid YAML ({getattr(e, 'problem', e)})") from None
     if not isinstance(raw, dict):
         raise SeedforgeError(f"{path}: expected a mapping at the top level")
-    return parse_params(raw, source=str(path))
+    params = parse_params(raw, source=str(path))
+    if isinstance(raw.get("data"), dict) and "template" not in raw["data"]:
+        # DVC reads `data.template` from the file itself (tiny_teacher and generate depend on it),
+        # so the default that code gets must be spelled out in a recipe.
+        raise SeedforgeError(
+            f"{path}: key 'data.template': required in a recipe (DVC tracks it), "
+            f"e.g. template: {params.data.template}"
+        )
+    return params
 
 
 def parse_params(raw: dict[str, Any], source: str = "params.yaml") -> Params:
