@@ -142,7 +142,7 @@ def test_wrong_any_previous_init_and_hidden_predictions(project: Path) -> None:
     for r, (prev, new) in enumerate(((0, 1), (1, 2))):
         assert read_json(project / "metrics" / "train" / f"{new}.json")["init"] == f"models/student/{prev}"
         made = "train" if prev == 0 else f"retrain@{prev - 1}"
-        (out,) = stages[made]["outs"]
+        out = next(o for o in stages[made]["outs"] if o["path"] == f"models/student/{prev}")
         dep = next(d for d in stages[f"retrain@{r}"]["deps"] if d["path"] == f"models/student/{prev}")
         assert dep["md5"] == out["md5"]
         assert stages[f"retrain@{r}"]["params"]["params.yaml"]["loop.init"] == "previous"
