@@ -62,7 +62,7 @@ def main() -> None:
         params = load_params(project / "params.yaml")
         order = ["prepare", "tiny_teacher"]
         for i in params.loop.iterations:
-            order += [f"train@{i}", f"evaluate@{i}"]
+            order += ["train" if i == 0 else f"retrain@{i - 1}", f"evaluate@{i}"]
             if i < len(params.loop.rounds):
                 order += [f"select@{i}", f"generate@{i}", f"filter@{i}", f"merge@{i}"]
         order.append("report")

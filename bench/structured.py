@@ -24,14 +24,14 @@ from seedforge.io import read_json, read_jsonl  # noqa: E402
 from seedforge.params import LlamaCppTeacher, load_params  # noqa: E402
 from seedforge.prompts import load_template  # noqa: E402
 from seedforge.runner import Progress  # noqa: E402
-from seedforge.tasks import get_task  # noqa: E402
+from seedforge.tasks import from_info  # noqa: E402
 from seedforge.teachers import make_teacher  # noqa: E402
 
 
 def measure(gguf: Path, prepared: Path, calls: int, structured: bool, max_tokens: int) -> dict:
     params = load_params(REPO / "params.yaml")
     info = read_json(prepared / "task.json")
-    task, labels = get_task(info["task"]), info["labels"]
+    task = from_info(info)
     seeds = read_jsonl(prepared / "seed.jsonl")
     selected = [{"id": r["id"], "input": r["input"], "output": r["output"]} for r in seeds][:calls]
     template = load_template(params.data.template, root=REPO)
@@ -47,10 +47,10 @@ def measure(gguf: Path, prepared: Path, calls: int, structured: bool, max_tokens
         reasks=0,
     )
     teacher = make_teacher("bench", profile)
-    plan = generate.plan(selected, template, task, labels, params.loop.k, 0, 0, structured=structured)
+    plan = generate.plan(selected, template, task, params.loop.k, 0, 0, structured=structured)
     start = time.perf_counter()
     rows, counts, _ = generate.run(
-        teacher, plan, template, CallCache(None), task, labels, Progress("bench", enabled=False)
+        teacher, plan, template, CallCache(None), task, Progress("bench", enabled=False)
     )
     took = time.perf_counter() - start
     parsed_calls = sum(1 for r in rows if task.parse(r["raw"]).examples)

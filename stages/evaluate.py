@@ -1,4 +1,8 @@
-"""evaluate@i: score iteration i's student on the seed set and the test (and dev) set."""
+"""evaluate@i: score iteration i's student on the seed set and the test (and dev) set.
+
+Under `loop.select: wrong_any` it also scores the generated examples of iteration i's dataset
+(split `generated`), so that select can target the generated examples the student gets wrong.
+"""
 
 from pathlib import Path
 
@@ -16,18 +20,21 @@ def main() -> None:
     p.add_argument(
         "--prepared", type=Path, required=True, help="folder with seed/test/dev.jsonl and task.json"
     )
+    p.add_argument("--dataset", type=Path, required=True, help="iteration i's dataset (wrong_any)")
     p.add_argument("--out", type=Path, required=True, help="predictions.jsonl")
     p.add_argument("--metrics", type=Path, required=True)
     args = p.parse_args()
     params = load_params(args.params)
-    task, labels = stage.task_info(args.prepared / "task.json")
+    task = stage.task_info(args.prepared / "task.json")
     student = make_student(params.student, params.student_profile)
     splits = {s: read_records(args.prepared / f"{s}.jsonl") for s in ("seed", "test", "dev")}
+    if params.loop.select == "wrong_any":
+        splits["generated"] = [r for r in read_records(args.dataset) if r.origin != "seed"]
     # One predict call: the model is loaded once for all splits.
     predictions = iter(student.predict(args.model, [r.input for rs in splits.values() for r in rs]))
     rows = []
     for split, records in splits.items():
-        rows.extend(evaluate.score(task, labels, split, records, [next(predictions) for _ in records]))
+        rows.extend(evaluate.score(task, split, records, [next(predictions) for _ in records]))
     write_rows(args.out, sorted(rows, key=lambda r: (r.split, r.id)))
     write_json(args.metrics, evaluate.metrics(args.iteration, rows))
 

@@ -23,21 +23,18 @@ def main() -> None:
     p.add_argument("--metrics", type=Path, required=True)
     args = p.parse_args()
     settings = load_params(args.params).gates
-    task, labels = stage.task_info(args.prepared / "task.json")
+    task = stage.task_info(args.prepared / "task.json")
     split = lambda name: read_records(args.prepared / f"{name}.jsonl")  # noqa: E731
     encoder = Encoder(settings.model, args.cache, settings.device, settings.batch_size)
     chain = gates.build_gates(
         settings,
         encoder,
         task,
-        labels,
         dataset=read_records(args.dataset),
         held_out={"test": split("test"), "dev": split("dev")},
         seed=split("seed"),
     )
-    kept, rejects, counts = gates.filter_calls(
-        read_jsonl(args.generations), chain, task, labels, args.iteration
-    )
+    kept, rejects, counts = gates.filter_calls(read_jsonl(args.generations), chain, task, args.iteration)
     # Logged, not a metric: it depends on the cache, and metrics depend only on the inputs.
     logging.getLogger("filter").info("embedded %d new texts (the rest came from the cache)", encoder.embedded)
     encoder.close()

@@ -23,24 +23,24 @@ def main() -> None:
     args = p.parse_args()
     params = load_params(args.params)
     profile = params.teacher_profile
-    task, labels = stage.task_info(args.task_info)
+    task = stage.task_info(args.task_info)
     template = load_template(params.data.template)
     planned = generate.plan(
         read_jsonl(args.selected),
         template,
         task,
-        labels,
         params.loop.k,
         params.seed,
         args.iteration,
         samples=profile.samples,
         structured=profile.structured,
+        show_prediction=params.loop.show_prediction,
     )
     teacher = make_teacher(params.teacher, profile)
     cache = CallCache(args.cache)
     try:
         progress = Progress(f"generate@{args.iteration}")
-        rows, counts, runner = generate.run(teacher, planned, template, cache, task, labels, progress)
+        rows, counts, runner = generate.run(teacher, planned, template, cache, task, progress)
     finally:
         cache.close()
     write_jsonl(args.out, rows)

@@ -19,7 +19,7 @@ def main() -> None:
     result = prepare(params.data, ngram=params.gates.leakage.ngram)
     for split, records in result.splits.items():
         write_records(args.out / f"{split}.jsonl", records)
-    write_json(args.out / "task.json", {"task": result.task.name, "labels": result.labels})
+    write_json(args.out / "task.json", result.task.info())
     write_records(args.dataset, result.splits["seed"])
     write_json(args.metrics, result.metrics)
 

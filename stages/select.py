@@ -1,4 +1,4 @@
-"""select@i: the seed examples to augment (those iteration i's student got wrong, or all)."""
+"""select@i: the examples to augment (those iteration i's student got wrong, or an ablation's)."""
 
 from pathlib import Path
 
@@ -17,10 +17,18 @@ def main() -> None:
     p.add_argument("--metrics", type=Path, required=True)
     args = p.parse_args()
     params = load_params(args.params)
-    chosen = select(read_rows(args.predictions, PredictionRow), params.loop.select)
+    loop = params.loop
+    chosen, counts = select(
+        read_rows(args.predictions, PredictionRow),
+        loop.select,
+        loop.augment,
+        loop.budget,
+        params.seed,
+        args.iteration,
+    )
     write_rows(args.out, chosen)
     write_json(
-        args.metrics, {"iteration": args.iteration, "selected": len(chosen), "mode": params.loop.select}
+        args.metrics, {"iteration": args.iteration, "mode": loop.select, "augment": loop.augment, **counts}
     )
 
 

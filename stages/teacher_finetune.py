@@ -19,7 +19,7 @@ def main() -> None:
     params = load_params(args.params)
     if stage.teacher_skips(args.teacher_info, args.out, args.metrics):
         return
-    task, _ = stage.task_info(args.task_info)
+    task = stage.task_info(args.task_info)
     tf = params.teacher_finetune
     pairs = teacher_finetune.training_pairs(
         read_records(args.seed_set), task, tf.shots, tf.pairs, params.seed

@@ -20,16 +20,16 @@ def main() -> None:
     params = load_params(args.params)
     if stage.teacher_skips(args.teacher_info, args.out, args.metrics):
         return
-    task, labels = stage.task_info(args.task_info)
+    task = stage.task_info(args.task_info)
     template = load_template(params.data.template)
     pairs = tiny_teacher.training_pairs(
         read_records(args.seed_set),
         template,
         task,
-        labels,
         params.loop.k,
         params.tiny_teacher.pairs,
         params.seed,
+        show_prediction=params.loop.show_prediction,
     )
     # Under `accelerate launch` every process trains; only the main one writes.
     with finetune.output_dir(args.out) as tmp:

@@ -74,6 +74,20 @@ def clone_run(src: Path, dest: Path) -> Path:
     return dest
 
 
+def tiny_causal_student(model: Path, max_new_tokens: int) -> dict:
+    """A students.* profile: a tiny llama saved at `model`, fully fine-tuned for one quick epoch."""
+    return {
+        "kind": "causal",
+        "model": str(model),
+        "finetune": "full",
+        "epochs": 1,
+        "batch_size": 4,
+        "learning_rate": 1e-3,
+        "max_length": 256,
+        "max_new_tokens": max_new_tokens,
+    }
+
+
 @pytest.fixture(scope="session")
 def tiny_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny llama teacher trained briefly on the demo seed set, as GGUF (seconds to build)."""
@@ -85,9 +99,7 @@ def tiny_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     params = load_params(REPO / "params.yaml")
     prepared = prepare(params.data, root=REPO)
     template = load_template(params.data.template, root=REPO)
-    pairs = tiny_teacher.training_pairs(
-        prepared.splits["seed"], template, prepared.task, prepared.labels, 2, 64, seed=0
-    )
+    pairs = tiny_teacher.training_pairs(prepared.splits["seed"], template, prepared.task, 2, 64, seed=0)
     out = tmp_path_factory.mktemp("tiny_teacher")
     tiny_teacher.build(pairs, TinyTeacher(steps=60, pairs=64), seed=0, out_dir=out)
     return out / "model.gguf"

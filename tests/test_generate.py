@@ -16,6 +16,7 @@ from seedforge.teachers import make_teacher
 from tests.conftest import REPO
 
 LABELS = ["account", "billing", "delivery", "technical"]
+TASK = get_task("classification").with_labels(LABELS)
 SELECTED = [
     {"id": f"id{i}", "input": text, "output": label, "prediction": "billing"}
     for i, (text, label) in enumerate(
@@ -31,7 +32,7 @@ SELECTED = [
 
 def planned(iteration: int = 0) -> list:
     template = load_template("prompts/classification.jinja", root=REPO)
-    return generate.plan(SELECTED, template, get_task("classification"), LABELS, 3, 0, iteration)
+    return generate.plan(SELECTED, template, TASK, 3, 0, iteration)
 
 
 def test_plan_renders_each_example_with_its_gold_label() -> None:
@@ -44,11 +45,23 @@ def test_plan_renders_each_example_with_its_gold_label() -> None:
     assert [r.seed for _, r in planned(1)] != [r.seed for _, r in plan]  # a new iteration samples anew
 
 
+def test_show_prediction_false_keeps_the_wrong_answer_out_of_the_prompt() -> None:
+    template = load_template("prompts/classification.jinja", root=REPO)
+    shown = generate.plan(SELECTED, template, TASK, 3, 0, 0)
+    hidden = generate.plan(SELECTED, template, TASK, 3, 0, 0, show_prediction=False)
+    assert all("The student wrongly answered: billing" in req.prompt for _, req in shown)
+    assert all("wrongly answered" not in req.prompt for _, req in hidden)
+    # Only that line differs: the same example, labels and request.
+    assert [req.prompt.replace("\nThe student wrongly answered: billing\n", "") for _, req in shown] == [
+        req.prompt for _, req in hidden
+    ]
+
+
 def test_undefined_template_variable_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "t.jinja").write_text("Write {{ k }} examples like {{ exemple.input }}\n")
     template = load_template("t.jinja", root=tmp_path)
     with pytest.raises(SeedforgeError, match=r"^t\.jinja: template error: 'exemple' is undefined$"):
-        generate.plan(SELECTED, template, get_task("classification"), LABELS, 3, 0, 0)
+        generate.plan(SELECTED, template, TASK, 3, 0, 0)
 
 
 def test_run_caches_every_call_and_resumes(tiny_gguf: Path, tmp_path: Path) -> None:
@@ -59,7 +72,7 @@ def test_run_caches_every_call_and_resumes(tiny_gguf: Path, tmp_path: Path) -> N
     )
     cache = CallCache(tmp_path / "cache")
     plan = planned()
-    task = get_task("classification")
+    task = get_task("classification").with_labels(LABELS)
     # A first, interrupted run finished two calls...
     half, counts, runner = generate.run(teacher, plan[:2], template, cache)
     assert counts["calls"] == 2 and runner.acct.cache_hits == 0 and runner.acct.requests == 2
@@ -79,18 +92,18 @@ def test_run_caches_every_call_and_resumes(tiny_gguf: Path, tmp_path: Path) -> N
     assert row["request"]["messages"][0]["role"] == "user" and row["error"] is None
     # With the task given, a call whose output has no valid example is asked again with a fresh
     # sample; the rejected call stays a row, and nothing already answered is sent again.
-    rows2, counts2, runner2 = generate.run(teacher, plan, template, cache, task, LABELS)
+    rows2, counts2, runner2 = generate.run(teacher, plan, template, cache, task)
     reasked = [r for r in rows2 if r["sampling"]["sample"] > 0]
     assert counts2["reasked"] == len(reasked) == runner2.acct.requests
     assert counts2["calls"] == 4 + len(reasked) and runner2.acct.cache_hits == 4
     for r in reasked:
         parent = next(p for p in rows2 if p["parent_id"] == r["parent_id"] and p["sampling"]["sample"] == 0)
-        assert generate.valid_examples(task, LABELS, parent["raw"])[1] == 0
+        assert generate.valid_examples(task, parent["raw"])[1] == 0
 
 
 def test_samples_are_distinct_requests() -> None:
     template = load_template("prompts/classification.jinja", root=REPO)
-    plan = generate.plan(SELECTED, template, get_task("classification"), LABELS, 3, 0, 0, samples=3)
+    plan = generate.plan(SELECTED, template, TASK, 3, 0, 0, samples=3)
     assert len(plan) == 12
     assert len({(r.sample, r.seed) for _, r in plan}) == 12
     assert [r.sample for _, r in plan[:3]] == [0, 1, 2]
@@ -98,6 +111,6 @@ def test_samples_are_distinct_requests() -> None:
 
 def test_structured_requests_carry_the_task_schema() -> None:
     template = load_template("prompts/classification.jinja", root=REPO)
-    plan = generate.plan(SELECTED, template, get_task("classification"), LABELS, 3, 0, 0, structured=True)
+    plan = generate.plan(SELECTED, template, TASK, 3, 0, 0, structured=True)
     schema = plan[0][1].schema
     assert schema["properties"]["examples"]["items"]["properties"]["label"]["enum"] == LABELS

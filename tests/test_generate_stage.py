@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from seedforge.io import read_json, read_jsonl, write_json, write_jsonl
+from seedforge.tasks import get_task
 from tests.conftest import REPO
 from tests.loopback import Loopback, prompt_of
 
@@ -48,7 +49,7 @@ def project(tmp_path: Path, url: str, n: int, **profile: Any) -> Path:
         for i in range(n)
     ]
     write_jsonl(tmp_path / "selected.jsonl", rows)
-    write_json(tmp_path / "task.json", {"task": "classification", "labels": LABELS})
+    write_json(tmp_path / "task.json", get_task("classification").with_labels(LABELS).info())
     return tmp_path
 
 
@@ -124,7 +125,7 @@ def test_faults_reasks_and_counts(tmp_path: Path) -> None:
     from seedforge.parse import parse_calls
     from seedforge.tasks import get_task
 
-    _, parse_rejects = parse_calls(rows, get_task("classification"), LABELS, 0)
+    _, parse_rejects = parse_calls(rows, get_task("classification").with_labels(LABELS), 0)
     reasons = count_reasons(parse_rejects)
     assert reasons.get("call:server") == len(failed) and reasons.get("parse:no_examples") == len(garbage)
     # A rerun sends nothing that was answered: only the failed calls go out again.

@@ -105,3 +105,41 @@ def test_tiny_teacher_params_mirror_tinyconfig() -> None:
     assert set(TinyTeacher.model_fields) - {"pairs"} == {f.name for f in dataclasses.fields(TinyConfig)} - {
         "seed"
     }
+
+
+def test_task_spec_is_validated() -> None:
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    raw["data"]["task"] = {"kind": "sentiment"}
+    with pytest.raises(SeedforgeError, match=r"key 'data.task': .*unknown task kind 'sentiment'"):
+        parse_params(raw)
+    raw["data"]["task"] = {"kind": "classification", "input_field": "Ticket: text"}
+    with pytest.raises(SeedforgeError, match=r"key 'data.task.input_field'"):
+        parse_params(raw)
+    raw["data"]["task"] = {"kind": "instruction", "threshold": 0.3}
+    assert parse_params(raw).data.task.threshold == 0.3
+
+
+def test_a_recipe_must_name_its_template(tmp_path: Path) -> None:
+    raw = recipe()
+    del raw["data"]["template"]
+    raw["data"]["task"] = "math"
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
+    with pytest.raises(
+        SeedforgeError, match=r"key 'data.template': required .* template: prompts/math.jinja"
+    ):
+        load_params(tmp_path / "params.yaml")
+
+
+def test_loop_ablation_keys() -> None:
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    loop = parse_params(raw).loop
+    assert (loop.select, loop.augment, loop.budget, loop.show_prediction, loop.init) == (
+        "wrong",
+        "targeted",
+        None,
+        True,
+        "base",
+    )
+    raw["loop"]["augment"] = "random"
+    with pytest.raises(SeedforgeError, match=r"key 'loop.augment'"):
+        parse_params(raw)

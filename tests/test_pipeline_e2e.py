@@ -16,19 +16,19 @@ from tests.conftest import clone_run, dvc
 
 pytestmark = pytest.mark.slow
 
-UPSTREAM = {"prepare", "tiny_teacher", "teacher_finetune", "train@0", "evaluate@0", "select@0"}
+UPSTREAM = {"prepare", "tiny_teacher", "teacher_finetune", "train", "evaluate@0", "select@0"}
 DOWNSTREAM = {
     "teacher",  # resolves the chosen profile (seconds); its output is unchanged for tiny_cool
     "generate@0",
     "filter@0",
     "merge@0",
-    "train@1",
+    "retrain@0",
     "evaluate@1",
     "select@1",
     "generate@1",
     "filter@1",
     "merge@1",
-    "train@2",
+    "retrain@1",
     "evaluate@2",
     "report",
 }
@@ -114,7 +114,7 @@ def test_teacher_experiment_reruns_only_what_follows_the_first_generate(project:
     assert ran(output) == DOWNSTREAM
     lock = yaml.safe_load((project / "dvc.lock").read_text())
     assert lock["stages"]["generate@0"]["params"]["params.yaml"]["teacher"] == "tiny_cool"
-    assert lock["stages"]["train@0"]["params"]["params.yaml"]["student"] == "minilm"
+    assert lock["stages"]["train"]["params"]["params.yaml"]["student"] == "minilm"
     kept = read_records(project / "data" / "iterations" / "0" / "kept.jsonl")
     assert kept and all(r.teacher is not None and r.teacher.profile == "tiny_cool" for r in kept)
     shown = dvc(project, "exp", "show", "--no-pager", "--csv")

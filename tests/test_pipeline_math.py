@@ -11,7 +11,7 @@ import yaml
 from seedforge.io import read_json, read_jsonl
 from seedforge.records import read_records
 from seedforge.tasks import Example, get_task
-from tests.conftest import copy_project, shared
+from tests.conftest import copy_project, shared, tiny_causal_student
 
 pytestmark = pytest.mark.slow
 
@@ -48,25 +48,20 @@ def test_gsm8k_round_with_a_causal_student(tmp_path: Path) -> None:
     params["loop"].update(iterations=[0, 1], rounds=[{"i": 0, "next": 1}], k=1)
     params["tiny_teacher"].update(steps=60, pairs=48, context_length=2048)
     params["teachers"]["tiny"].update(n_ctx=2048, max_tokens=200)
-    # The tuned teacher is not used here (teacher: tiny), but generate depends on it: keep it cheap.
-    params["teacher_finetune"].update(steps=1, batch_size=1, max_length=32, pairs=2)
-    params["students"]["tiny_causal"] = {
-        "kind": "causal",
-        "model": str(tmp_path / "base"),
-        "finetune": "full",
-        "epochs": 1,
-        "batch_size": 4,
-        "learning_rate": 1e-3,
-        "max_length": 256,
-        "max_new_tokens": 12,
-    }
+    params["students"]["tiny_causal"] = tiny_causal_student(tmp_path / "base", max_new_tokens=12)
     params["student"] = "tiny_causal"
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     out = subprocess.run(["dvc", "repro", "merge@0"], cwd=project, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
 
     it0 = project / "data" / "iterations" / "0"
-    assert read_json(project / "data" / "prepared" / "task.json") == {"task": "math", "labels": None}
+    assert read_json(project / "data" / "prepared" / "task.json") == {
+        "kind": "math",
+        "input_field": "Question",
+        "output_field": "Answer",
+        "threshold": 1.0,
+        "labels": None,
+    }
     assert (project / "models" / "student" / "0" / "model.safetensors").exists()
     predictions = read_jsonl(it0 / "predictions.jsonl")
     assert {p["split"] for p in predictions} == {"seed", "test"} and len(predictions) == 22
@@ -81,7 +76,7 @@ def test_gsm8k_round_with_a_causal_student(tmp_path: Path) -> None:
     assert all("Question:" in g["request"]["messages"][0]["content"] for g in generations)
     kept = read_records(it0 / "kept.jsonl")
     math = get_task("math")
-    assert all(math.validate(Example(r.input, r.output), None) == (True, "ok") for r in kept)
+    assert all(math.validate(Example(r.input, r.output)) == (True, "ok") for r in kept)
     f = read_json(project / "metrics" / "filter" / "0.json")
     assert f["calls"] == len(wrong) and f["kept"] == len(kept)
     assert len(read_records(project / "data" / "iterations" / "1" / "dataset.jsonl")) == 12 + len(kept)

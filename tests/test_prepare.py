@@ -228,3 +228,79 @@ def test_real_tsv_files_have_consistent_field_counts() -> None:
         s = src(shared(folder, "train.tsv"), header=False, columns=columns, input="text", output="label")
         out = prepare(Data(seed=s, test=s))
         assert len(out.splits["seed"]) > 6000
+
+
+MC = REPO / "tests" / "data" / "mc"
+
+
+def test_multiple_choice_from_a_list_column_and_from_option_columns(tmp_path: Path) -> None:
+    kw = {"input": "context", "output": "label", "options": "endings"}
+    out = prepare(
+        Data(task="multiple_choice", seed=src(MC / "seed.jsonl", **kw), test=src(MC / "test.jsonl", **kw))
+    )
+    assert out.task.labels == ("A", "B", "C", "D") and out.labels == ["A", "B", "C", "D"]
+    red = next(r for r in out.splits["seed"] if r.input.startswith("Which planet is known"))
+    assert red.input == "Which planet is known as the red planet?\nA: Venus\nB: Mars\nC: Jupiter\nD: Saturn"
+    assert red.output == "B" and red.task == "multiple_choice"
+    # The same rows as CSV with one column per option, answers as letters.
+    lines = ["q,o1,o2,o3,o4,answer"]
+    for r in out.splits["seed"]:
+        context, options = out.task.split(r.input)
+        lines.append(",".join([context.replace(",", ""), *options, r.output]))
+    (tmp_path / "seed.csv").write_text("\n".join(lines) + "\n")
+    csv_kw = {"input": "q", "output": "answer", "options": ["o1", "o2", "o3", "o4"]}
+    again = prepare(
+        Data(
+            task="multiple_choice",
+            seed=src(tmp_path / "seed.csv", **csv_kw),
+            test=src(MC / "test.jsonl", **kw),
+        )
+    )
+    assert {r.output for r in again.splits["seed"]} == {r.output for r in out.splits["seed"]}
+    assert len(again.splits["seed"]) == 16
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        (
+            [{"q": "a?", "opts": ["x", "y"], "a": 0}, {"q": "b?", "opts": ["x", "y", "z"], "a": 1}],
+            "seed.jsonl: row 2: column 'opts': has 3 options where the seed set has 2",
+        ),
+        (
+            [{"q": "a?", "opts": "x|y", "a": 0}],
+            "seed.jsonl: row 1: column 'opts' must hold a list of options",
+        ),
+        (
+            [{"q": "a?", "opts": ["x", "y"], "a": 5}],
+            "seed.jsonl: row 1: column 'a': answer '5' is not an option",
+        ),
+    ],
+)
+def test_bad_multiple_choice_rows(tmp_path: Path, rows: list, message: str) -> None:
+    (tmp_path / "seed.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    s = src(tmp_path / "seed.jsonl", input="q", output="a", options="opts")
+    with pytest.raises(SeedforgeError) as e:
+        prepare(Data(task="multiple_choice", seed=s, test=s))
+    assert message in str(e.value)
+
+
+def test_instruction_task_joins_input_columns() -> None:
+    s = src(
+        shared("instruct", "alpaca_en_demo.json"), input=["instruction", "input"], output="output", limit=40
+    )
+    out = prepare(Data(task="instruction", seed=s, test=s))
+    assert out.labels is None and len(out.splits["seed"]) == 40
+    with_input = [r for r in out.splits["seed"] if "\n\n" in r.input]
+    assert with_input  # rows with a non-empty `input` column get it after a blank line
+
+
+def test_a_task_spec_renames_fields_and_defaults_the_template() -> None:
+    s = src(DEMO / "seed.csv", input="text", output="label")
+    data = Data(
+        task={"kind": "classification", "input_field": "Ticket", "output_field": "Team"}, seed=s, test=s
+    )
+    assert data.template == "prompts/classification.jinja"
+    out = prepare(data)
+    assert out.task.student_prompt("hi") == "Ticket: hi\nTeam:" and out.task.labels is not None
+    assert Data(task="math", seed=s, test=s).template == "prompts/math.jinja"

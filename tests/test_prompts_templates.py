@@ -26,7 +26,7 @@ def classification_vars(**overrides: object) -> dict[str, object]:
         "labels": LABELS,
         "example": Example("I was charged twice for one order", "billing"),
         "prediction": "shipping",
-        "task": get_task("classification"),
+        "task": get_task("classification").with_labels(LABELS),
     }
     return {**variables, **overrides}
 
@@ -76,8 +76,8 @@ def test_math_template_structure_and_demo_is_valid() -> None:
     parsed = task.parse(demo)
     assert len(parsed.examples) == 3
     for example in parsed.examples:
-        assert task.validate(example, None) == (True, "ok")
-    assert [task.answer(e.output, None) for e in parsed.examples] == ["26", "37", "49"]
+        assert task.validate(example) == (True, "ok")
+    assert [task.answer(e.output) for e in parsed.examples] == ["26", "37", "49"]
 
 
 @pytest.mark.parametrize(

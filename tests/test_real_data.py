@@ -35,7 +35,13 @@ def test_sst2_one_round(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stdout + out.stderr
 
     prepared = read_json(project / "data" / "prepared" / "task.json")
-    assert prepared == {"task": "classification", "labels": ["Negative", "Positive"]}
+    assert prepared == {
+        "kind": "classification",
+        "input_field": "Input",
+        "output_field": "Label",
+        "threshold": 1.0,
+        "labels": ["Negative", "Positive"],
+    }
     seed = read_records(project / "data" / "prepared" / "seed.jsonl")
     assert len(seed) == 48
     metrics = read_json(project / "metrics" / "evaluate" / "0.json")

@@ -40,7 +40,7 @@ def validate(params: Path = PARAMS) -> None:
     except SeedforgeError as e:
         _fail(e)
     typer.echo(
-        f"{params}: ok (task {p.data.task}, teacher {p.teacher}, student {p.student}, "
+        f"{params}: ok (task {p.data.task.kind}, teacher {p.teacher}, student {p.student}, "
         f"{len(p.loop.rounds)} rounds)"
     )
 

@@ -12,21 +12,22 @@ from seedforge.tasks import Task
 
 def score(
     task: Task,
-    labels: Sequence[str] | None,
     split: str,
     records: Sequence[Record],
     predictions: Sequence[str],
 ) -> list[PredictionRow]:
-    """One row per example: gold output, the raw prediction, the answer extracted from it, correct or not.
+    """One row per example: gold output, the raw prediction, the answer extracted from it, its
+    score in [0, 1] and whether that reaches the task's threshold.
 
     >>> from seedforge.tasks import get_task
     >>> r = Record.seed("math", "2+2?", "2+2=4 #### 4")
-    >>> row = score(get_task("math"), None, "seed", [r], ["It is 4."])[0]
-    >>> row.answer, row.correct
-    ('4', True)
+    >>> row = score(get_task("math"), "seed", [r], ["It is 4."])[0]
+    >>> row.answer, row.score, row.correct
+    ('4', 1.0, True)
     """
     rows = []
     for record, prediction in zip(records, predictions, strict=True):
+        value = task.score(prediction, record.output)
         rows.append(
             PredictionRow(
                 id=record.id,
@@ -34,8 +35,9 @@ def score(
                 input=record.input,
                 output=record.output,
                 prediction=prediction,
-                answer=task.answer(prediction, labels),
-                correct=task.is_correct(prediction, record.output, labels),
+                answer=task.answer(prediction),
+                score=value,
+                correct=value >= task.threshold,
             )
         )
     return rows
@@ -59,6 +61,8 @@ def metrics(iteration: int, rows: Sequence[PredictionRow]) -> dict[str, Any]:
     for split, split_rows in sorted(by_split.items()):
         out[f"{split}_accuracy"] = accuracy(split_rows)
         out[f"{split}_total"] = len(split_rows)
+        # Mean score: the same as accuracy for exact tasks, the mean overlap for free-form ones.
+        out[f"{split}_score"] = round(sum(r.score for r in split_rows) / len(split_rows), 4)
     seed_rows = by_split.get("seed", [])
     out["seed_wrong"] = sum(not r.correct for r in seed_rows)
     return out

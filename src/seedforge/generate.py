@@ -42,23 +42,27 @@ def plan(
     selected: Sequence[dict[str, Any]],
     template: Template,
     task: Task,
-    labels: Sequence[str] | None,
     k: int,
     seed: int,
     iteration: int,
     samples: int = 1,
     structured: bool = False,
+    show_prediction: bool = True,
 ) -> list[tuple[dict[str, Any], Request]]:
-    """`samples` requests per selected seed example: its rendered prompt, sample index and seed."""
-    schema = task.output_schema(labels, k) if structured else None
+    """`samples` requests per selected example: its rendered prompt, sample index and seed.
+
+    With ``show_prediction`` off the template's ``prediction`` is empty, so the teacher does not
+    see the student's wrong answer (the templates print that line only when it is non-empty).
+    """
+    schema = task.output_schema(k) if structured else None
     planned = []
     for row in selected:
         prompt = template.render(
             task=task,
-            labels=labels,
+            labels=task.labels,
             k=k,
             example=Example(row["input"], row["output"]),
-            prediction=row.get("prediction") or "",
+            prediction=(row.get("prediction") or "") if show_prediction else "",
         )
         for sample in range(samples):
             seed_ = call_seed(seed, iteration, row["id"], sample)
@@ -66,15 +70,16 @@ def plan(
     return planned
 
 
-def valid_examples(task: Task, labels: Sequence[str] | None, raw: str) -> tuple[int, int]:
+def valid_examples(task: Task, raw: str) -> tuple[int, int]:
     """(parsed, valid) example counts of one output.
 
     >>> from seedforge.tasks import get_task
-    >>> valid_examples(get_task("classification"), ["a", "b"], "Input: x\\nLabel: a\\n\\nInput: y\\nLabel: c")
+    >>> task = get_task("classification").with_labels(["a", "b"])
+    >>> valid_examples(task, "Input: x\\nLabel: a\\n\\nInput: y\\nLabel: c")
     (2, 1)
     """
     parsed = task.parse(raw).examples
-    return len(parsed), sum(task.validate(e, labels)[0] for e in parsed)
+    return len(parsed), sum(task.validate(e)[0] for e in parsed)
 
 
 def run(
@@ -83,7 +88,6 @@ def run(
     template: Template,
     cache: CallCache,
     task: Task | None = None,
-    labels: Sequence[str] | None = None,
     progress: Progress | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any], Runner]:
     """Send every planned request not already answered in the cache, re-asking malformed ones.
@@ -107,7 +111,7 @@ def run(
         for o in sorted(outcomes, key=lambda o: o.key):
             if o.generation is None or o.request.sample // samples >= reasks:
                 continue
-            if valid_examples(task, labels, o.request.full_text(o.generation.text))[1]:
+            if valid_examples(task, o.request.full_text(o.generation.text))[1]:
                 continue
             sample = o.request.sample + samples
             again = replace(o.request, sample=sample, seed=call_seed(o.request.seed, sample))
@@ -120,7 +124,7 @@ def run(
     outcomes = runner.run(first, follow_up if reasks else None)
     rows = [call_row(teacher, template, parent[o.key], o) for o in outcomes.values()]
     rows.sort(key=lambda r: r["call"])
-    return rows, content_counts(rows, len(first), samples, task, labels), runner
+    return rows, content_counts(rows, len(first), samples, task), runner
 
 
 def call_row(teacher: Teacher, template: Template, parent_id: str, o: Outcome) -> dict[str, Any]:
@@ -147,7 +151,6 @@ def content_counts(
     planned: int,
     samples: int,
     task: Task | None,
-    labels: Sequence[str] | None,
 ) -> dict[str, Any]:
     """Counts that depend only on what was asked and answered (the tracked metrics)."""
     answered = [r for r in rows if r["raw"] is not None]
@@ -162,7 +165,7 @@ def content_counts(
         "completion_tokens": sum(r["usage"]["completion_tokens"] for r in answered),
     }
     if task is not None:
-        per_call = [valid_examples(task, labels, r["raw"]) for r in answered]
+        per_call = [valid_examples(task, r["raw"]) for r in answered]
         counts["calls_with_valid"] = sum(1 for _, v in per_call if v)
         counts["examples_parsed"] = sum(p for p, _ in per_call)
         counts["examples_valid"] = sum(v for _, v in per_call)

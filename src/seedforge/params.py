@@ -39,7 +39,12 @@ class Source(Strict):
     header: bool = True  # csv/tsv: first row names the columns
     columns: list[str] | None = None  # csv/tsv without a header: names for the columns
     input: str = "input"  # column holding the example's input
+    # Column(s) holding the input; several are joined by a blank line, empty ones skipped
+    # (e.g. alpaca's [instruction, input]).
+    input: str | list[str] = "input"
     output: str = "output"  # column holding the label or answer
+    # multiple_choice: a list column (JSONL), or one column per option (CSV/TSV), in letter order
+    options: str | list[str] | None = None
     limit: int | None = Field(default=None, gt=0)  # keep only the first N rows
 
     @model_validator(mode="after")
@@ -49,8 +54,34 @@ class Source(Strict):
         return self
 
 
+_FIELD_NAME = r"^[A-Za-z][A-Za-z0-9 _-]{0,30}$"
+
+
+class TaskSpec(Strict):
+    """A task kind with its own field names (what the teacher and student see) and threshold."""
+
+    kind: str = "classification"  # classification | multiple_choice | math | instruction
+    input_field: str | None = Field(default=None, pattern=_FIELD_NAME)
+    output_field: str | None = Field(default=None, pattern=_FIELD_NAME)
+    threshold: float | None = Field(default=None, ge=0, le=1)  # correct when score >= threshold
+
+    @model_validator(mode="after")
+    def _known(self) -> TaskSpec:
+        from seedforge.tasks import KINDS
+
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown task kind {self.kind!r} (choose one of: {', '.join(sorted(KINDS))})")
+        if self.input_field is not None and self.input_field == self.output_field:
+            raise ValueError("input_field and output_field must differ")
+        return self
+
+
 class Data(Strict):
-    task: str = "classification"  # a task kind from seedforge.tasks: classification | math
+    # A task kind (classification | multiple_choice | math | instruction) or a TaskSpec mapping;
+    # a bare kind name is read as {kind: <name>}.
+    task: TaskSpec = TaskSpec()
+    # The teacher prompt. Code gets prompts/<kind>.jinja by default; a params.yaml must name it,
+    # since DVC tracks this key.
     template: str = "prompts/classification.jinja"
     seed: Source
     test: Source
@@ -58,6 +89,18 @@ class Data(Strict):
     # An input longer than this is almost always a broken file (an unclosed quote swallowing the
     # lines after it), and would overflow a teacher's context later; raise it for long documents.
     max_input_chars: int = Field(default=2000, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _task_and_template(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            task = data.get("task", "classification")
+            if isinstance(task, str):
+                data = {**data, "task": {"kind": task}}
+            if "template" not in data:
+                kind = data["task"].get("kind", "classification") if isinstance(data["task"], dict) else None
+                data = {**data, "template": f"prompts/{kind}.jinja"}
+        return data
 
 
 # --- loop -------------------------------------------------------------------------------------
@@ -74,9 +117,16 @@ class Loop(Strict):
 
     iterations: list[int] = [0, 1]  # train and evaluate at each
     rounds: list[Round] = [Round(i=0, next=1)]  # augment iteration i into next
-    select: Literal["wrong", "all"] = "wrong"  # which seed examples to augment
-    k: int = Field(default=4, gt=0)  # new examples asked for per selected seed example
-    init: Literal["base", "previous"] = "base"  # each train@i starts from the base model or i-1
+    # Which examples to augment: the seed examples the student got wrong (LLM2LLM), every seed
+    # example, or every wrong example including generated ones (the paper's ablation).
+    select: Literal["wrong", "all", "wrong_any"] = "wrong"
+    # targeted: augment the selection above; uniform: the same number of examples drawn at random
+    # (seeded) from the same pool; none: no augmentation (every round keeps the seed set).
+    augment: Literal["targeted", "uniform", "none"] = "targeted"
+    budget: int | None = Field(default=None, gt=0)  # at most this many per round (uniform: exactly)
+    k: int = Field(default=4, gt=0)  # new examples asked for per selected example
+    show_prediction: bool = True  # the teacher sees the student's wrong answer in the prompt
+    init: Literal["base", "previous"] = "base"  # each retrain starts from the base model or i-1
 
     @model_validator(mode="after")
     def _consistent(self) -> Loop:
@@ -344,7 +394,15 @@ def load_params(path: Path | str = "params.yaml") -> Params:
         raise SeedforgeError(f"{path}{where}: invalid YAML ({getattr(e, 'problem', e)})") from None
     if not isinstance(raw, dict):
         raise SeedforgeError(f"{path}: expected a mapping at the top level")
-    return parse_params(raw, source=str(path))
+    params = parse_params(raw, source=str(path))
+    if isinstance(raw.get("data"), dict) and "template" not in raw["data"]:
+        # DVC reads `data.template` from the file itself (tiny_teacher and generate depend on it),
+        # so the default that code gets must be spelled out in a recipe.
+        raise SeedforgeError(
+            f"{path}: key 'data.template': required in a recipe (DVC tracks it), "
+            f"e.g. template: {params.data.template}"
+        )
+    return params
 
 
 def parse_params(raw: dict[str, Any], source: str = "params.yaml") -> Params:

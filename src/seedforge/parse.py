@@ -36,9 +36,7 @@ def sort_rejects(rejects: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(rejects, key=lambda r: (r["call"] or "", r["reason"], r["id"] or "", r["matched_id"] or ""))
 
 
-def candidates(
-    call: dict[str, Any], task: Task, labels: Sequence[str] | None, iteration: int
-) -> tuple[list[Record], list[dict[str, Any]]]:
+def candidates(call: dict[str, Any], task: Task, iteration: int) -> tuple[list[Record], list[dict[str, Any]]]:
     """Parse one teacher call into candidate records and rejects (failed call, parse errors).
 
     `iteration` is the iteration the records would enter (the one after the call's). Labels are
@@ -64,8 +62,8 @@ def candidates(
     records = []
     for ex in parsed.examples:
         output = ex.output.strip()
-        if labels is not None:
-            output = task.answer(output, labels) or output  # unknown labels stay for TaskGate to reject
+        if task.labels is not None:
+            output = task.answer(output) or output  # unknown labels stay for TaskGate to reject
         text = ex.input.strip()
         records.append(Record(id=record_id(task.name, text, output), input=text, output=output, **common))
     rejects = [reject_row(f"parse:{err}", **where) for err in parsed.errors]
@@ -75,12 +73,12 @@ def candidates(
 
 
 def parse_calls(
-    calls: Sequence[dict[str, Any]], task: Task, labels: Sequence[str] | None, iteration: int
+    calls: Sequence[dict[str, Any]], task: Task, iteration: int
 ) -> tuple[list[Record], list[dict[str, Any]]]:
     """Every call of round `iteration` -> (candidates in call order, rejects)."""
     records, rejects = [], []
     for call in calls:
-        got, bad = candidates(call, task, labels, iteration + 1)
+        got, bad = candidates(call, task, iteration + 1)
         records.extend(got)
         rejects.extend(bad)
     return records, rejects

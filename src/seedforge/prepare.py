@@ -11,44 +11,46 @@ from seedforge.errors import SeedforgeError
 from seedforge.ngrams import NgramIndex
 from seedforge.params import Data
 from seedforge.records import Record
-from seedforge.sources import label_set, load_rows, source_name, to_records
-from seedforge.tasks import Task, get_task
+from seedforge.sources import examples, load_rows, source_name, to_records
+from seedforge.tasks import Task, make_task
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Prepared:
-    task: Task
-    labels: list[str] | None  # the seed set's label space (classification), None otherwise
+    task: Task  # bound to the seed set: its label set (classification) or option letters
     splits: dict[str, list[Record]]  # seed, test, dev (dev may be empty)
     metrics: dict[str, Any]
+
+    @property
+    def labels(self) -> list[str] | None:
+        return list(self.task.labels) if self.task.labels is not None else None
 
 
 def prepare(data: Data, root: Path = Path("."), ngram: int = 8) -> Prepared:
     """`ngram` is gates.leakage.ngram: test/dev rows sharing a word n-gram with a seed row are
     counted (`<split>_seed_ngram_overlap`) and warned about, as the filter gate would reject them."""
-    task = get_task(data.task)
+    spec = data.task
+    task = make_task(spec.model_dump())
     seed_rows = load_rows(data.seed, root)
     if not seed_rows:
         raise SeedforgeError(f"{source_name(data.seed)}: the seed set is empty")
-    labels = None
-    if task.has_labels:
-        labels = label_set(seed_rows, data.seed)
-        if len(labels) < 2 and data.seed.output in seed_rows[0]:
-            raise SeedforgeError(
-                f"{source_name(data.seed)}: column {data.seed.output!r} has {len(labels)} distinct "
-                "label(s); classification needs at least 2"
-            )
+    try:
+        task = task.bind(examples(seed_rows, data.seed, task, data.max_input_chars))
+    except ValueError as e:
+        raise SeedforgeError(f"{source_name(data.seed)}: column {data.seed.output!r} {e}") from None
     splits: dict[str, list[Record]] = {}
     metrics: dict[str, Any] = {}
     for split, source in (("seed", data.seed), ("test", data.test), ("dev", data.dev)):
         if source is None:
             splits[split] = []
             continue
+        if (source.options is None) != (data.seed.options is None):
+            raise SeedforgeError(f"data.{split}.options: give options on every source or none")
         # Test and dev labels must come from the seed set: a label the student never saw in
         # training cannot be predicted, and would silently cap accuracy.
-        records = to_records(load_rows(source, root), source, task, labels, data.max_input_chars)
+        records = to_records(load_rows(source, root), source, task, data.max_input_chars)
         if split != "dev" and not records:
             raise SeedforgeError(f"{source_name(source)}: the {split} set is empty")
         unique = {r.id: r for r in records}
@@ -71,5 +73,5 @@ def prepare(data: Data, root: Path = Path("."), ngram: int = 8) -> Prepared:
                 split,
                 ngram,
             )
-    metrics["labels"] = len(labels) if labels else 0
-    return Prepared(task=task, labels=labels, splits=splits, metrics=metrics)
+    metrics["labels"] = len(task.labels) if task.labels else 0
+    return Prepared(task=task, splits=splits, metrics=metrics)

@@ -32,12 +32,13 @@ class PredictionRow(Row):
     """What iteration i's student answered for one example of the seed, test or dev set."""
 
     id: str
-    split: str  # seed | test | dev
+    split: str  # seed | test | dev | generated (under loop.select: wrong_any)
     input: str
     output: str  # the gold answer (the record's output)
     prediction: str  # the student's text
     answer: str | None  # the answer extracted from it (None: nothing extractable)
-    correct: bool
+    score: float  # the task's score in [0, 1] (exact tasks: 0 or 1; free-form: overlap)
+    correct: bool  # score reaches the task's threshold
 
 
 class SelectionRow(Row):

@@ -12,7 +12,7 @@ from typing import Any
 from seedforge.errors import SeedforgeError, first_line
 from seedforge.params import Source
 from seedforge.records import Record
-from seedforge.tasks import Task
+from seedforge.tasks import Example, Task
 
 _FORMATS = {".jsonl": "jsonl", ".json": "json", ".csv": "csv", ".tsv": "tsv", ".parquet": "parquet"}
 
@@ -139,52 +139,71 @@ def _load_hub(source: Source) -> list[dict[str, Any]]:
     return [dict(row) for row in ds]
 
 
-def to_records(
-    rows: Sequence[dict[str, Any]],
-    source: Source,
-    task: Task,
-    labels: Sequence[str] | None,
-    max_input_chars: int | None = None,
-) -> list[Record]:
-    """Map columns to seed records, checking each row; errors name the file, row and column.
+def _value(row: dict[str, Any], column: str, name: str, rowno: int) -> Any:
+    if column not in row:
+        have = ", ".join(map(str, row)) or "none"
+        raise SeedforgeError(f"{name}: row {rowno}: missing column {column!r} (columns: {have})")
+    return row[column]
 
-    Rows are numbered from 1 as data rows (a CSV header is not counted).
-    """
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _options(row: dict[str, Any], source: Source, name: str, rowno: int) -> list[str] | None:
+    """The row's options: one list column, or one column per option."""
+    if source.options is None:
+        return None
+    if isinstance(source.options, str):
+        value = _value(row, source.options, name, rowno)
+        if not isinstance(value, list):
+            raise SeedforgeError(
+                f"{name}: row {rowno}: column {source.options!r} must hold a list of options "
+                f"(got {type(value).__name__}); in CSV/TSV give one column per option"
+            )
+        return [_text(v) for v in value]
+    return [_text(_value(row, column, name, rowno)) for column in source.options]
+
+
+def examples(
+    rows: Sequence[dict[str, Any]], source: Source, task: Task, max_input_chars: int | None = None
+) -> list[Example]:
+    """Map columns to (input, raw output) examples, checking each row; errors name the file, row and
+    column. Rows are numbered from 1 as data rows (a CSV header is not counted)."""
     name = source_name(source)
+    columns = [source.input] if isinstance(source.input, str) else source.input
     out = []
     for rowno, row in enumerate(rows, start=1):
-        values = []
-        for column in (source.input, source.output):
-            if column not in row:
-                have = ", ".join(map(str, row)) or "none"
-                raise SeedforgeError(f"{name}: row {rowno}: missing column {column!r} (columns: {have})")
-            value = row[column]
-            if value is None or not str(value).strip():
+        parts = [_text(_value(row, c, name, rowno)) for c in columns]
+        text = "\n\n".join(p for p in parts if p)
+        output = _text(_value(row, source.output, name, rowno))
+        for column, value in ((" + ".join(columns), text), (source.output, output)):
+            if not value:
                 raise SeedforgeError(f"{name}: row {rowno}: column {column!r} is empty")
-            values.append(str(value).strip())
-        text, output = values
         if max_input_chars is not None and len(text) > max_input_chars:
             raise SeedforgeError(
-                f"{name}: row {rowno}: column {source.input!r} has {len(text)} characters, over "
+                f"{name}: row {rowno}: column {' + '.join(columns)!r} has {len(text)} characters, over "
                 f"data.max_input_chars ({max_input_chars})"
             )
-        if labels is not None:
-            canonical = task.answer(output, labels)
-            if canonical is None:
-                raise SeedforgeError(
-                    f"{name}: row {rowno}: column {source.output!r}: label {output!r} is not in "
-                    f"the seed set's labels ({', '.join(labels)})"
-                )
-            output = canonical
-        elif task.answer(output, None) is None:
-            raise SeedforgeError(
-                f"{name}: row {rowno}: column {source.output!r}: "
-                f"no answer can be extracted from {output[:60]!r}"
-            )
-        out.append(Record.seed(task.name, text, output))
+        try:
+            text = task.compose(text, _options(row, source, name, rowno))
+        except ValueError as e:
+            raise SeedforgeError(f"{name}: row {rowno}: column {source.options!r}: {e}") from None
+        out.append(Example(text, output))
     return out
 
 
-def label_set(rows: Sequence[dict[str, Any]], source: Source) -> list[str]:
-    """The sorted labels of the seed set (the classification task's label space)."""
-    return sorted({str(row.get(source.output, "")).strip() for row in rows} - {""})
+def to_records(
+    rows: Sequence[dict[str, Any]], source: Source, task: Task, max_input_chars: int | None = None
+) -> list[Record]:
+    """Seed records of a source for a task bound to the seed set: outputs are put in the task's
+    canonical form (a label in the set's spelling, an option letter), and unusable ones named."""
+    name = source_name(source)
+    out = []
+    for rowno, example in enumerate(examples(rows, source, task, max_input_chars), start=1):
+        try:
+            output = task.gold(example.output)
+        except ValueError as e:
+            raise SeedforgeError(f"{name}: row {rowno}: column {source.output!r}: {e}") from None
+        out.append(Record.seed(task.name, example.input, output))
+    return out

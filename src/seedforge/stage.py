@@ -16,7 +16,7 @@ from typing import Any
 
 from seedforge.errors import SeedforgeError
 from seedforge.io import atomic_dir, read_json, write_json, write_text
-from seedforge.tasks import Task, get_task
+from seedforge.tasks import Task, from_info
 
 
 def parser(description: str) -> argparse.ArgumentParser:
@@ -36,10 +36,10 @@ def run(main: Callable[[], None]) -> None:
         sys.exit(1)
 
 
-def task_info(path: Path) -> tuple[Task, list[str] | None]:
-    """The task and label set that `prepare` fixed for the whole run."""
+def task_info(path: Path) -> Task:
+    """The task, bound to its label set, that `prepare` fixed for the whole run."""
     info: dict[str, Any] = read_json(path)
-    return get_task(info["task"]), info["labels"]
+    return from_info(info)
 
 
 def teacher_skips(teacher_info: Path | None, out: Path, metrics: Path) -> bool:

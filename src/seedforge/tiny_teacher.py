@@ -25,10 +25,10 @@ def training_pairs(
     seeds: Sequence[Record],
     template: Template,
     task: Task,
-    labels: Sequence[str] | None,
     k: int,
     n: int,
     seed: int,
+    show_prediction: bool = True,
 ) -> list[tuple[str, str]]:
     """`n` (rendered prompt, target output) pairs drawn from the seed set with a fixed RNG."""
     if len(seeds) < 2:
@@ -40,13 +40,14 @@ def training_pairs(
         others = [r for r in seeds if r.id != shown.id]
         same = [r for r in others if r.output == shown.output] or others
         picks = rng.sample(same, min(k, len(same)))
-        wrong = [label for label in (labels or []) if label != shown.output]
+        wrong = [label for label in (task.labels or []) if label != shown.output]
+        prediction = rng.choice(wrong) if wrong else ""
         prompt = template.render(
             task=task,
-            labels=labels,
+            labels=task.labels,
             k=k,
             example=Example(shown.input, shown.output),
-            prediction=rng.choice(wrong) if wrong else "",
+            prediction=prediction if show_prediction else "",
         )
         pairs.append((prompt, task.format_examples([Example(r.input, r.output) for r in picks])))
     return pairs

@@ -4,7 +4,7 @@ from seedforge.records import Record
 from seedforge.tasks import get_task
 
 LABELS = ["account", "billing", "delivery", "technical"]
-TASK = get_task("classification")
+TASK = get_task("classification").with_labels(LABELS)
 
 
 def call(raw: str | None, call_id: str = "c1") -> dict:
@@ -34,7 +34,7 @@ RAW = """Sure! Here are 4 new examples:
 
 
 def test_candidates_carry_provenance_and_canonical_labels() -> None:
-    records, rejects = candidates(call(RAW), TASK, LABELS, iteration=1)
+    records, rejects = candidates(call(RAW), TASK, iteration=1)
     assert [r.output for r in records] == ["billing", "delivery", "refunds"]
     first = records[0]
     assert first.origin == "generated" and first.iteration == 1 and first.parent_id == "p1"
@@ -48,13 +48,13 @@ def test_candidates_carry_provenance_and_canonical_labels() -> None:
 def test_older_call_rows_name_sampling_generation() -> None:
     row = call(RAW)
     row["generation"] = row.pop("sampling")
-    records, _ = candidates(row, TASK, LABELS, iteration=1)
+    records, _ = candidates(row, TASK, iteration=1)
     assert records[0].generation == {"temperature": 1.0, "seed": 7, "sample": 0}
     assert records[0].call == "c1"
 
 
 def test_failed_call_is_counted_not_parsed() -> None:
-    records, rejects = candidates(call(None), TASK, LABELS, iteration=1)
+    records, rejects = candidates(call(None), TASK, iteration=1)
     assert records == []
     assert rejects == [
         {
@@ -74,11 +74,10 @@ def test_gates_reject_with_reasons_and_keep_the_rest() -> None:
     records, _ = candidates(
         call(RAW + "\nInput: the courier left my box in the rain\nLabel: delivery\n"),
         TASK,
-        LABELS,
         iteration=1,
     )
     in_dataset = Record.seed("classification", "My card was billed twice for one order", "billing")
-    kept, rejects = run_gates(records, [TaskGate(TASK, LABELS), ExactDuplicate([in_dataset.id])])
+    kept, rejects = run_gates(records, [TaskGate(TASK), ExactDuplicate([in_dataset.id])])
     assert [r.input for r in kept] == ["the courier left my box in the rain"]
     assert count_reasons(rejects) == {
         "duplicate:batch": 1,
@@ -91,14 +90,14 @@ def test_gates_reject_with_reasons_and_keep_the_rest() -> None:
 
 
 def test_output_with_no_examples_is_counted() -> None:
-    records, rejects = candidates(call("I cannot help with that."), TASK, LABELS, iteration=1)
+    records, rejects = candidates(call("I cannot help with that."), TASK, iteration=1)
     assert records == [] and [r["reason"] for r in rejects] == ["parse:no_examples"]
 
 
 def test_filter_calls_counts_every_candidate() -> None:
     existing = [Record.seed("classification", "My card was billed twice for one order", "billing").id]
-    chain = [TaskGate(TASK, LABELS), ExactDuplicate(existing)]
-    kept, rejects, counts = filter_calls([call(RAW), call(None, "c0")], chain, TASK, LABELS, iteration=0)
+    chain = [TaskGate(TASK), ExactDuplicate(existing)]
+    kept, rejects, counts = filter_calls([call(RAW), call(None, "c0")], chain, TASK, iteration=0)
     assert [r.input for r in kept] == ["the courier left my box in the rain"]
     assert counts == {
         "iteration": 0,

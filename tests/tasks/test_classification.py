@@ -3,20 +3,37 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from seedforge.errors import SeedforgeError
-from seedforge.tasks import TASKS, Example, get_task
+from seedforge.tasks import KINDS, Example, from_info, get_task
 from seedforge.tasks.classification import ClassificationTask
 
-TASK = ClassificationTask()
 LABELS = ["billing", "shipping", "Account Access"]
+TASK = ClassificationTask(labels=tuple(LABELS))
+OPEN = ClassificationTask()  # bound to no label set: any non-empty label
 
 
 def test_registry() -> None:
-    assert get_task("classification") is TASKS["classification"]
+    assert type(get_task("classification")) is KINDS["classification"]
     assert get_task("classification").name == "classification"
     assert get_task("math").name == "math"
-    assert get_task("classification").has_labels and not get_task("math").has_labels
-    with pytest.raises(SeedforgeError, match=r"unknown task 'sentiment'.*classification, math"):
+    assert TASK.has_labels and not get_task("math").has_labels and not OPEN.has_labels
+    with pytest.raises(SeedforgeError, match=r"unknown task kind 'sentiment'.*classification, instruction"):
         get_task("sentiment")
+
+
+def test_bound_task_round_trips_through_its_info() -> None:
+    bound = ClassificationTask(input_field="Review").bind([Example("a", "pos"), Example("b", "neg")])
+    assert bound.labels == ("neg", "pos")
+    info = bound.info()
+    assert info == {
+        "kind": "classification",
+        "input_field": "Review",
+        "output_field": "Label",
+        "threshold": 1.0,
+        "labels": ["neg", "pos"],
+    }
+    assert from_info(info) == bound
+    with pytest.raises(ValueError, match="1 distinct label"):
+        ClassificationTask().bind([Example("a", "pos"), Example("b", "pos")])
 
 
 def test_messy_teacher_output() -> None:
@@ -51,10 +68,10 @@ I hope this helps! Let me know if you'd like more examples.
         Example("The app says my payment failed but money left my account", "BILLING"),
     ]
     assert result.errors == ["missing_field:label"]
-    kept = [TASK.validate(e, LABELS) for e in result.examples]
+    kept = [TASK.validate(e) for e in result.examples]
     assert kept == [(True, "ok"), (False, "label_not_in_set"), (True, "ok")]
     # Callers store the label in the set's spelling.
-    assert [TASK.answer(e.output, LABELS) for e in result.examples] == ["billing", None, "billing"]
+    assert [TASK.answer(e.output) for e in result.examples] == ["billing", None, "billing"]
 
 
 def test_numbered_list_with_crlf_and_duplicate_label() -> None:
@@ -72,38 +89,43 @@ def test_numbered_list_with_crlf_and_duplicate_label() -> None:
 
 
 def test_validate_reasons() -> None:
-    assert TASK.validate(Example("ok text", "Account access"), LABELS) == (True, "ok")
-    assert TASK.validate(Example("ok text", "refunds"), LABELS) == (False, "label_not_in_set")
-    assert TASK.validate(Example("", "billing"), LABELS) == (False, "empty_input")
-    assert TASK.validate(Example("text", " "), LABELS) == (False, "empty_label")
-    assert TASK.validate(Example("text", "anything"), None) == (True, "ok")
+    assert TASK.validate(Example("ok text", "Account access")) == (True, "ok")
+    assert TASK.validate(Example("ok text", "refunds")) == (False, "label_not_in_set")
+    assert TASK.validate(Example("", "billing")) == (False, "empty_input")
+    assert TASK.validate(Example("text", " ")) == (False, "empty_label")
+    assert OPEN.validate(Example("text", "anything")) == (True, "ok")
 
 
 def test_answer_matches_case_insensitively_and_returns_set_spelling() -> None:
-    assert TASK.answer("account ACCESS", LABELS) == "Account Access"
-    assert TASK.answer(" **Shipping**.\n\nInput: next one", LABELS) == "shipping"
-    assert TASK.answer("shipping or billing", LABELS) is None
-    assert TASK.answer("", LABELS) is None
-    assert TASK.answer("\n\n", None) is None
+    assert TASK.answer("account ACCESS") == "Account Access"
+    assert TASK.answer(" **Shipping**.\n\nInput: next one") == "shipping"
+    assert TASK.answer("shipping or billing") is None
+    assert TASK.answer("") is None
+    assert OPEN.answer("\n\n") is None
 
 
 def test_answer_prefers_exact_spelling_among_case_variants() -> None:
-    assert TASK.answer("Spam", ["spam", "Spam"]) == "Spam"
-    assert TASK.answer("SPAM", ["spam", "Spam"]) == "spam"
+    spam = ClassificationTask(labels=("spam", "Spam"))
+    assert spam.answer("Spam") == "Spam"
+    assert spam.answer("SPAM") == "spam"
 
 
 def test_label_ending_in_a_period_survives_parse_and_matching() -> None:
     (example,) = TASK.parse("Input: Made in Ohio\nLabel: U.S.").examples
     assert example.output == "U.S"
-    assert TASK.answer(example.output, ["U.S.", "EU"]) == "U.S."
-    assert TASK.validate(example, ["U.S.", "EU"]) == (True, "ok")
+    places = ClassificationTask(labels=("U.S.", "EU"))
+    assert places.answer(example.output) == "U.S."
+    assert places.validate(example) == (True, "ok")
 
 
-def test_is_correct() -> None:
-    assert TASK.is_correct(" Billing\nInput: x", "billing", LABELS)
-    assert not TASK.is_correct("shipping", "billing", LABELS)
-    assert not TASK.is_correct("refund", "refund", LABELS)  # neither is a label
-    assert not TASK.is_correct("", "billing", LABELS)
+def test_score_and_correct() -> None:
+    assert TASK.score(" Billing\nInput: x", "billing") == 1.0 and TASK.correct(
+        " Billing\nInput: x", "billing"
+    )
+    assert TASK.score("shipping", "billing") == 0.0 and not TASK.correct("shipping", "billing")
+    assert not TASK.correct("refund", "refund")  # neither is a label
+    assert not TASK.correct("", "billing")
+    assert OPEN.correct("Refund", "refund")
 
 
 def test_format_and_prompts() -> None:
@@ -140,6 +162,6 @@ def test_round_trip(examples: list[Example]) -> None:
 def test_parse_and_answer_never_raise(raw: str) -> None:
     result = TASK.parse(raw)
     for example in result.examples:
-        TASK.validate(example, LABELS)
-    TASK.answer(raw, LABELS)
-    TASK.is_correct(raw, raw, None)
+        TASK.validate(example)
+    TASK.answer(raw)
+    assert 0.0 <= OPEN.score(raw, raw) <= 1.0

@@ -50,14 +50,13 @@ def build_gates(
     settings: Gates,
     encoder: Encoder,
     task: Task,
-    labels: Sequence[str] | None,
     dataset: Sequence[Record],
     held_out: dict[str, Sequence[Record]],
     seed: Sequence[Record],
 ) -> list[Gate]:
     """The gate chain that `settings` (params `gates:`) asks for, in the order they run."""
     chain: list[Gate] = [
-        TaskGate(task, labels),
+        TaskGate(task),
         # Leakage before duplicates: every copy of a test sentence is reported as a leak, rather
         # than one leak and many duplicates of a row that was never kept.
         Leakage(held_out, encoder, settings.leakage.ngram, settings.leakage.cosine),
@@ -65,7 +64,7 @@ def build_gates(
         NearDuplicate(dataset, encoder, settings.near_duplicate),
     ]
     if settings.label.enabled:
-        if labels is None:
+        if task.labels is None:
             raise SeedforgeError(f"gates.label.enabled: the {task.name} task has no labels to check")
         chain.append(LabelCheck(seed, encoder, settings.label.k))
     return chain
@@ -75,14 +74,13 @@ def filter_calls(
     calls: Sequence[dict[str, Any]],
     gates: Sequence[Gate],
     task: Task,
-    labels: Sequence[str] | None,
     iteration: int,
 ) -> tuple[list[Record], list[dict[str, Any]], dict[str, Any]]:
     """Round `iteration`'s call rows -> (kept records, rejects, counts).
 
     Kept records enter iteration `iteration + 1`; they are returned in candidate order.
     """
-    candidates, rejects = parse_calls(calls, task, labels, iteration)
+    candidates, rejects = parse_calls(calls, task, iteration)
     kept, gate_rejects = run_gates(candidates, gates)
     rejects = sort_rejects(rejects + gate_rejects)
     counts = {

@@ -12,13 +12,12 @@ from seedforge.tasks import Example, Task
 class TaskGate:
     name = "task"
 
-    def __init__(self, task: Task, labels: Sequence[str] | None) -> None:
+    def __init__(self, task: Task) -> None:
         self.task = task
-        self.labels = labels
 
     def filter_batch(self, records: Sequence[Record]) -> list[Verdict]:
         out = []
         for r in records:
-            keep, reason = self.task.validate(Example(r.input, r.output), self.labels)
+            keep, reason = self.task.validate(Example(r.input, r.output))
             out.append(KEEP if keep else Verdict(f"invalid:{reason}"))
         return out

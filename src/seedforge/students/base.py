@@ -15,6 +15,7 @@ from seedforge import finetune, models
 from seedforge.errors import SeedforgeError, first_line
 from seedforge.params import StudentBase
 from seedforge.records import Record
+from seedforge.tasks import Task
 
 
 class Student(Protocol):
@@ -23,7 +24,7 @@ class Student(Protocol):
     def train(
         self,
         records: Sequence[Record],
-        labels: Sequence[str] | None,
+        task: Task,
         out_dir: Path,
         seed: int,
         init_from: Path | None = None,

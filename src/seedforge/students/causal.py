@@ -16,7 +16,7 @@ from seedforge.io import read_json, write_json
 from seedforge.params import CausalStudent
 from seedforge.records import Record
 from seedforge.students.base import adapt, fit_config, load_error, load_saved, seed_everything
-from seedforge.tasks import get_task
+from seedforge.tasks import Task, from_info
 
 
 class CausalBackend:
@@ -33,7 +33,7 @@ class CausalBackend:
     def train(
         self,
         records: Sequence[Record],
-        labels: Sequence[str] | None,
+        task: Task,
         out_dir: Path,
         seed: int,
         init_from: Path | None = None,
@@ -44,14 +44,13 @@ class CausalBackend:
         seed_everything(seed)
         tokenizer, model = self._base()
         model = adapt(model, p, "CAUSAL_LM", init_from, AutoModelForCausalLM)
-        task = get_task(records[0].task)
         # A leading space keeps the answer a separate word for BPE tokenisers.
         pairs = [(task.student_prompt(r.input), " " + r.output) for r in records]
         losses = finetune.train_completions(model, tokenizer, pairs, p.max_length, fit_config(p, seed))
         if finetune.is_main_process():
             finetune.save(model, tokenizer, out_dir, p.model)
             write_json(
-                out_dir / "student.json", {"kind": "causal", "task": task.name, "finetune": p.finetune}
+                out_dir / "student.json", {"kind": "causal", "task": task.info(), "finetune": p.finetune}
             )
         return finetune.summary(losses)
 
@@ -62,7 +61,7 @@ class CausalBackend:
 
         p = self.profile
         device = finetune.pick_device(p.device)
-        task = get_task(read_json(model_dir / "student.json")["task"])
+        task = from_info(read_json(model_dir / "student.json")["task"])
         tokenizer, model = load_saved(model_dir, self._base, AutoModelForCausalLM)
         model.to(device).eval()
         out = []

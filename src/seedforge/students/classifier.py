@@ -25,6 +25,7 @@ from seedforge.students.base import (
     resolve_model,
     seed_everything,
 )
+from seedforge.tasks import Task
 
 
 class ClassifierBackend:
@@ -62,7 +63,7 @@ class ClassifierBackend:
     def train(
         self,
         records: Sequence[Record],
-        labels: Sequence[str] | None,
+        task: Task,
         out_dir: Path,
         seed: int,
         init_from: Path | None = None,
@@ -70,9 +71,11 @@ class ClassifierBackend:
         import torch
         from transformers import AutoModelForSequenceClassification
 
+        labels = task.labels
         if not labels:
             raise SeedforgeError(
-                f"students.{self.name}: a classifier student needs a label set (task kind classification)"
+                f"students.{self.name}: a classifier student needs a closed label set "
+                f"(task kind classification or multiple_choice, not {task.kind})"
             )
         seed_everything(seed)
         tokenizer, model = self._base(labels)

@@ -9,11 +9,11 @@ the teacher meant.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
 
-from seedforge.tasks.base import Example, ParseResult, examples_schema
-from seedforge.tasks.parsing import parse_blocks, parse_json, protect, unwrap
+from seedforge.tasks.base import Example, Task
+from seedforge.tasks.parsing import unwrap
 
 
 def _drop_period(label: str) -> str:
@@ -61,117 +61,95 @@ def match_label(text: str, labels: Sequence[str]) -> str | None:
     return None
 
 
-MAX_INPUT = 300  # characters of one example's input in the structured form
-
-
 @dataclass(frozen=True)
-class ClassificationTask:
+class ClassificationTask(Task):
     """Strict format: ``Input: <text>`` then ``Label: <label>``, both single-line.
 
-    >>> t = ClassificationTask()
+    Bound to a label set (from the seed set), it validates and answers within that set; unbound
+    (``labels=None``) any non-empty label is accepted.
+
+    >>> t = ClassificationTask().with_labels(["billing", "shipping"])
     >>> t.parse("1. **Input:** I was charged twice\\n**Label:** Billing.").examples
     [Example(input='I was charged twice', output='Billing')]
-    >>> t.validate(Example("I was charged twice", "Billing"), ["billing", "shipping"])
+    >>> t.validate(Example("I was charged twice", "Billing"))
     (True, 'ok')
-    >>> t.validate(Example("Where is my box?", "billing (wrong)"), ["billing", "shipping"])
+    >>> t.validate(Example("Where is my box?", "billing (wrong)"))
     (False, 'label_not_in_set')
-    >>> t.is_correct(" shipping\\n\\nInput: next", "Shipping", ["billing", "shipping"])
+    >>> t.correct(" shipping\\n\\nInput: next", "Shipping")
     True
     """
 
-    name: str = "classification"
+    kind: ClassVar[str] = "classification"
     input_field: str = "Input"
     output_field: str = "Label"
-    has_labels: bool = True
-    has_labels: bool = True  # outputs come from a label set fixed by the seed data
 
-    def parse(self, raw: str) -> ParseResult:
-        """The structured (JSON) form or the text form.
+    def bind(self, seed: Sequence[Example]) -> ClassificationTask:
+        """Fix the label set to the seed set's (sorted) labels.
 
-        >>> ClassificationTask().parse('{"examples": [{"input": "Hi", "label": "greeting"}]}').examples
-        [Example(input='Hi', output='greeting')]
+        >>> ClassificationTask().bind([Example("a", "pos"), Example("b", "neg")]).labels
+        ('neg', 'pos')
         """
-        fields = [self.input_field, self.output_field]
-        records, errors = parse_json(raw, fields) or parse_blocks(raw, fields)
-        examples = [Example(r["input"], _drop_period(r["label"])) for r in records]
-        return ParseResult(examples, errors)
+        labels = sorted({e.output.strip() for e in seed} - {""})
+        if len(labels) < 2:
+            raise ValueError(f"has {len(labels)} distinct label(s); classification needs at least 2")
+        return replace(self, labels=tuple(labels))
 
-    def output_schema(self, labels: Sequence[str] | None, k: int | None = None) -> dict[str, Any]:
-        """JSON schema of a structured answer: up to k examples, each a one-line input (at most
-        MAX_INPUT characters: a bound also keeps a weak model from writing forever inside a string)
-        and a label from the label set.
+    def input_schema(self) -> dict[str, Any]:
+        """One short line: a bound also keeps a weak model from writing forever inside a string.
 
-        >>> schema = ClassificationTask().output_schema(["a", "b"])
-        >>> schema["properties"]["examples"]["items"]["properties"]["label"]
-        {'type': 'string', 'enum': ['a', 'b']}
+        >>> schema = ClassificationTask(labels=("a", "b")).output_schema()
+        >>> schema["properties"]["examples"]["items"]["properties"]
+        {'input': {'type': 'string', 'maxLength': 300}, 'label': {'type': 'string', 'enum': ['a', 'b']}}
         """
-        label: dict[str, Any] = {"type": "string"}
-        if labels:
-            label["enum"] = list(labels)
-        return examples_schema({"input": {"type": "string", "maxLength": MAX_INPUT}, "label": label}, k)
+        return {"type": "string", "maxLength": 300}
 
-    def validate(self, example: Example, labels: Sequence[str] | None) -> tuple[bool, str]:
-        """Keep an example whose input is non-empty and whose label is in ``labels``.
+    def clean(self, example: Example) -> Example:
+        return Example(example.input, _drop_period(example.output))
 
-        With ``labels=None`` the label set is open: any non-empty label is kept.
+    def gold(self, output: str) -> str:
+        """The label in the set's spelling.
 
-        >>> ClassificationTask().validate(Example("  ", "billing"), ["billing"])
+        >>> ClassificationTask(labels=("a", "b")).gold("c")
+        Traceback (most recent call last):
+        ...
+        ValueError: label 'c' is not in the seed set's labels (a, b)
+        """
+        if self.labels is None:
+            return output
+        canonical = self.answer(output)
+        if canonical is None:
+            raise ValueError(f"label {output!r} is not in the seed set's labels ({', '.join(self.labels)})")
+        return canonical
+
+    def validate(self, example: Example) -> tuple[bool, str]:
+        """Keep an example whose input is non-empty and whose label is in the label set.
+
+        >>> ClassificationTask(labels=("billing",)).validate(Example("  ", "billing"))
         (False, 'empty_input')
-        >>> ClassificationTask().validate(Example("hi", ""), None)
+        >>> ClassificationTask().validate(Example("hi", ""))
         (False, 'empty_label')
         """
         if not example.input.strip():
             return False, "empty_input"
         if not _clean_label(example.output):
             return False, "empty_label"
-        if labels is not None and match_label(example.output, labels) is None:
+        if self.labels is not None and match_label(example.output, self.labels) is None:
             return False, "label_not_in_set"
         return True, "ok"
 
-    def answer(self, text: str, labels: Sequence[str] | None) -> str | None:
+    def answer(self, text: str) -> str | None:
         """The label named by the first non-empty line of ``text`` (a gold label or
         a student's generation), or None.
 
-        >>> ClassificationTask().answer("  Shipping\\nInput: more", ["billing", "shipping"])
+        >>> t = ClassificationTask(labels=("billing", "shipping"))
+        >>> t.answer("  Shipping\\nInput: more")
         'shipping'
-        >>> ClassificationTask().answer("refund", ["billing", "shipping"]) is None
+        >>> t.answer("refund") is None
         True
-        >>> ClassificationTask().answer("**Refund**", None)
+        >>> ClassificationTask().answer("**Refund**")
         'Refund'
         """
         first = next((line for line in text.splitlines() if line.strip()), "")
-        if labels is not None:
-            return match_label(first, labels)
+        if self.labels is not None:
+            return match_label(first, self.labels)
         return _clean_label(first) or None
-
-    def is_correct(self, prediction: str, gold: str, labels: Sequence[str] | None) -> bool:
-        """Compare the labels named by ``prediction`` and ``gold``, ignoring case.
-
-        >>> ClassificationTask().is_correct("Refund", "refund", None)
-        True
-        """
-        predicted, expected = self.answer(prediction, labels), self.answer(gold, labels)
-        if predicted is None or expected is None:
-            return False
-        return predicted.casefold() == expected.casefold()
-
-    def format_example(self, example: Example) -> str:
-        """The strict block; values that the parser would unwrap are quoted.
-
-        >>> print(ClassificationTask().format_example(Example("Hi there", "greeting")))
-        Input: Hi there
-        Label: greeting
-        """
-        return f"{self.input_field}: {protect(example.input)}\n{self.output_field}: {protect(example.output)}"
-
-    def format_examples(self, examples: Sequence[Example]) -> str:
-        """Blocks separated by one blank line."""
-        return "\n\n".join(self.format_example(e) for e in examples)
-
-    def student_prompt(self, input: str) -> str:
-        """The prompt a causal-LM student completes with the label.
-
-        >>> ClassificationTask().student_prompt("Hi")
-        'Input: Hi\\nLabel:'
-        """
-        return f"{self.input_field}: {input}\n{self.output_field}:"

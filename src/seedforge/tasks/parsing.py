@@ -119,6 +119,21 @@ def _join(lines: list[str]) -> str:
     return lines[0] + "\n" + textwrap.dedent("\n".join(lines[1:]))
 
 
+def _balance_fences(lines: list[str]) -> list[str]:
+    """Drop a last fence line that closes no fence opened inside the value (a wrapper's).
+
+    >>> _balance_fences(["x", "```java", "code", "```"])
+    ['x', '```java', 'code', '```']
+    >>> _balance_fences(["6 * 7 = 42", "#### 42", "```"])
+    ['6 * 7 = 42', '#### 42']
+    """
+    fences = [i for i, line in enumerate(lines) if _FENCE.match(line)]
+    if len(fences) % 2 == 1:
+        last = fences[-1]
+        lines = lines[:last] + lines[last + 1 :]
+    return lines
+
+
 def parse_blocks(
     raw: str, fields: Sequence[str], multiline: Sequence[str] = ()
 ) -> tuple[list[dict[str, str]], list[str]]:
@@ -151,7 +166,7 @@ def parse_blocks(
     def finish() -> None:
         nonlocal current, problem, open_field, pending_blank
         if current is not None:
-            values = {f: unwrap(_join(v)) for f, v in current.items()}
+            values = {f: unwrap(_join(_balance_fences(v))) for f, v in current.items()}
             missing = [f for f in order if f not in values]
             empty = [f for f in order if f in values and not values[f]]
             if problem:
@@ -181,6 +196,12 @@ def parse_blocks(
                     problem = f"field_out_of_order:{name}"
             current[name] = [value]
             open_field, pending_blank = name, 0
+            continue
+        if _FENCE.match(line) and open_field in multi and current is not None and problem is None:
+            # A code block inside a multi-line value (a response with code) is part of it; a
+            # wrapper's closing fence that lands here is dropped again by _balance_fences.
+            current[open_field].extend([""] * pending_blank + [line])
+            pending_blank = 0
             continue
         if _FENCE.match(line) or _SEPARATOR.match(line):
             finish()

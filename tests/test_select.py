@@ -1,0 +1,69 @@
+"""select: which examples each ablation augments, on the predictions evaluate writes."""
+
+import pytest
+
+from seedforge.errors import SeedforgeError
+from seedforge.select import select
+
+PREDICTIONS = (
+    [
+        {
+            "id": f"s{i:02}",
+            "split": "seed",
+            "input": f"x{i}",
+            "gold": "a",
+            "prediction": "b",
+            "correct": i % 4 != 0,
+        }
+        for i in range(40)
+    ]
+    + [
+        {
+            "id": f"g{i}",
+            "split": "generated",
+            "input": f"y{i}",
+            "gold": "a",
+            "prediction": "b",
+            "correct": i % 2 == 0,
+        }
+        for i in range(6)
+    ]
+    + [{"id": "t0", "split": "test", "input": "z", "gold": "a", "prediction": "b", "correct": False}]
+)
+WRONG_SEED = [f"s{i:02}" for i in range(0, 40, 4)]
+
+
+def ids(rows) -> list[str]:
+    return [r["id"] for r in rows]
+
+
+def test_modes_choose_as_documented() -> None:
+    assert ids(select(PREDICTIONS, "wrong")[0]) == WRONG_SEED
+    assert ids(select(PREDICTIONS, "all")[0]) == [f"s{i:02}" for i in range(40)]
+    assert ids(select(PREDICTIONS, "wrong_any")[0]) == sorted([*WRONG_SEED, "g1", "g3", "g5"])
+    row = select(PREDICTIONS, "wrong")[0][0]
+    assert row == {"id": "s00", "input": "x0", "output": "a", "prediction": "b"}
+
+
+def test_uniform_has_the_targeted_budget_drawn_at_random_from_the_pool() -> None:
+    uniform, counts = select(PREDICTIONS, "wrong", "uniform", seed=0, iteration=0)
+    assert counts == {"pool": 40, "targeted": 10, "selected": 10}
+    assert len(set(ids(uniform))) == 10 and set(ids(uniform)) <= {f"s{i:02}" for i in range(40)}
+    assert ids(uniform) != WRONG_SEED  # 1 chance in C(40, 10) of coinciding; the draw is seeded
+    assert select(PREDICTIONS, "wrong", "uniform", seed=0, iteration=0)[0] == uniform  # reruns agree
+    assert ids(select(PREDICTIONS, "wrong", "uniform", seed=1, iteration=0)[0]) != ids(uniform)
+    assert ids(select(PREDICTIONS, "wrong", "uniform", seed=0, iteration=1)[0]) != ids(uniform)
+    fixed, counts = select(PREDICTIONS, "wrong", "uniform", budget=25)
+    assert len(fixed) == 25 and counts["targeted"] == 10
+
+
+def test_budget_caps_a_targeted_selection_and_none_selects_nothing() -> None:
+    capped, counts = select(PREDICTIONS, "wrong", budget=4)
+    assert len(capped) == 4 and set(ids(capped)) <= set(WRONG_SEED) and counts["targeted"] == 10
+    assert select(PREDICTIONS, "wrong", budget=50)[0] == select(PREDICTIONS, "wrong")[0]
+    assert select(PREDICTIONS, "wrong", "none") == ([], {"pool": 40, "targeted": 10, "selected": 0})
+
+
+def test_unknown_mode_names_the_key() -> None:
+    with pytest.raises(SeedforgeError, match=r"loop\.select"):
+        select(PREDICTIONS, "mistakes")  # type: ignore[arg-type]
