@@ -49,11 +49,11 @@ def test_show_prediction_false_keeps_the_wrong_answer_out_of_the_prompt() -> Non
     template = load_template("prompts/classification.jinja", root=REPO)
     shown = generate.plan(SELECTED, template, TASK, 3, 0, 0)
     hidden = generate.plan(SELECTED, template, TASK, 3, 0, 0, show_prediction=False)
-    assert all("The student wrongly answered: billing" in req.prompt for _, req in shown)
-    assert all("wrongly answered" not in req.prompt for _, req in hidden)
+    assert all("The student wrongly answered: billing" in req.prompt() for _, req in shown)
+    assert all("wrongly answered" not in req.prompt() for _, req in hidden)
     # Only that line differs: the same example, labels and request.
-    assert [req.prompt.replace("\nThe student wrongly answered: billing\n", "") for _, req in shown] == [
-        req.prompt for _, req in hidden
+    assert [req.prompt().replace("\nThe student wrongly answered: billing\n", "") for _, req in shown] == [
+        req.prompt() for _, req in hidden
     ]
 
 

@@ -3,38 +3,33 @@
 import pytest
 
 from seedforge.errors import SeedforgeError
+from seedforge.rows import PredictionRow
 from seedforge.select import select
 
+
+def prediction(id: str, split: str, input: str, correct: bool) -> PredictionRow:
+    return PredictionRow(
+        id=id,
+        split=split,
+        input=input,
+        output="a",
+        prediction="b",
+        answer="b",
+        score=float(correct),
+        correct=correct,
+    )
+
+
 PREDICTIONS = (
-    [
-        {
-            "id": f"s{i:02}",
-            "split": "seed",
-            "input": f"x{i}",
-            "gold": "a",
-            "prediction": "b",
-            "correct": i % 4 != 0,
-        }
-        for i in range(40)
-    ]
-    + [
-        {
-            "id": f"g{i}",
-            "split": "generated",
-            "input": f"y{i}",
-            "gold": "a",
-            "prediction": "b",
-            "correct": i % 2 == 0,
-        }
-        for i in range(6)
-    ]
-    + [{"id": "t0", "split": "test", "input": "z", "gold": "a", "prediction": "b", "correct": False}]
+    [prediction(f"s{i:02}", "seed", f"x{i}", i % 4 != 0) for i in range(40)]
+    + [prediction(f"g{i}", "generated", f"y{i}", i % 2 == 0) for i in range(6)]
+    + [prediction("t0", "test", "z", False)]
 )
 WRONG_SEED = [f"s{i:02}" for i in range(0, 40, 4)]
 
 
 def ids(rows) -> list[str]:
-    return [r["id"] for r in rows]
+    return [r.id for r in rows]
 
 
 def test_modes_choose_as_documented() -> None:
@@ -42,7 +37,7 @@ def test_modes_choose_as_documented() -> None:
     assert ids(select(PREDICTIONS, "all")[0]) == [f"s{i:02}" for i in range(40)]
     assert ids(select(PREDICTIONS, "wrong_any")[0]) == sorted([*WRONG_SEED, "g1", "g3", "g5"])
     row = select(PREDICTIONS, "wrong")[0][0]
-    assert row == {"id": "s00", "input": "x0", "output": "a", "prediction": "b"}
+    assert row.to_row() == {"id": "s00", "input": "x0", "output": "a", "prediction": "b"}
 
 
 def test_uniform_has_the_targeted_budget_drawn_at_random_from_the_pool() -> None:

@@ -23,7 +23,7 @@ def _seeds() -> list[Record]:
 
 
 def test_pairs_show_same_label_examples_and_target_another() -> None:
-    task = get_task("classification")
+    task = get_task("classification").with_labels(["account", "billing", "delivery"])
     pairs = training_pairs(_seeds(), task, shots=2, n=40, seed=0)
     assert pairs == training_pairs(_seeds(), task, shots=2, n=40, seed=0)  # seeded
     assert pairs != training_pairs(_seeds(), task, shots=2, n=40, seed=1)
@@ -40,7 +40,7 @@ def test_pairs_show_same_label_examples_and_target_another() -> None:
 
 
 def test_delivery_group_smaller_than_shots_shows_what_it_has() -> None:
-    task = get_task("classification")
+    task = get_task("classification").with_labels(["account", "billing", "delivery"])
     for prompt, _ in training_pairs(_seeds(), task, shots=5, n=20, seed=0):
         assert len(task.parse(prompt).examples) in (2, 3)  # delivery: 3 examples, billing: 4
 

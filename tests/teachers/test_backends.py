@@ -17,6 +17,7 @@ import pytest
 
 from seedforge.errors import SeedforgeError
 from seedforge.params import HubFile, LlamaCppTeacher, OpenAITeacher
+from seedforge.tasks import get_task
 from seedforge.teachers import Request, make_teacher
 
 SECRET = "sk-seedforge-test-0123456789"
@@ -239,7 +240,7 @@ def test_generate_stage_over_http_never_writes_the_key(server: str, tmp_path: Pa
     )
     write_json(
         tmp_path / "task.json",
-        {"task": "classification", "labels": ["account", "billing", "delivery", "technical"]},
+        get_task("classification").with_labels(["account", "billing", "delivery", "technical"]).info(),
     )
     env = {**__import__("os").environ, "SEEDFORGE_TEST_KEY": SECRET}
     out = subprocess.run(

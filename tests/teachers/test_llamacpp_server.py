@@ -89,13 +89,13 @@ def test_structured_output_over_http_and_a_rerun_sends_nothing(logged_server, tm
         extra_body={"repeat_penalty": 1.1},
     )
     teacher = make_teacher("tiny_http", profile)
-    task = get_task("classification")
+    task = get_task("classification").with_labels(LABELS)
     template = load_template("prompts/classification.jinja", root=REPO)
-    plan = generate.plan(SELECTED, template, task, LABELS, 1, 0, 0, structured=True)  # k=1
+    plan = generate.plan(SELECTED, template, task, 1, 0, 0, structured=True)  # k=1
     cache = CallCache(tmp_path / "calls.sqlite")
     before = posts(log)
     quiet = Progress("t", enabled=False)
-    rows, counts, runner = generate.run(teacher, plan, template, cache, task, LABELS, quiet)
+    rows, counts, runner = generate.run(teacher, plan, template, cache, task, quiet)
     assert posts(log) - before == runner.acct.requests == 3 and counts["failed"] == 0
     # Constrained decoding: every answer is the JSON form; labels can only come from the enum.
     assert all(r["raw"].lstrip().startswith("{") for r in rows)
@@ -104,6 +104,6 @@ def test_structured_output_over_http_and_a_rerun_sends_nothing(logged_server, tm
     assert all(len(recs) == 1 and recs[0]["label"] in LABELS for recs, _ in parsed)
     assert runner.acct.tokens_spent["completion_tokens"] > 0
     # The same plan again: everything from the cache, not one request at the server.
-    again, _, rerun = generate.run(teacher, plan, template, cache, task, LABELS, quiet)
+    again, _, rerun = generate.run(teacher, plan, template, cache, task, quiet)
     assert again == rows and rerun.acct.requests == 0 and rerun.acct.cache_hits == 3
     assert posts(log) - before == 3
