@@ -76,6 +76,7 @@ class Loop(Strict):
     rounds: list[Round] = [Round(i=0, next=1)]  # augment iteration i into next
     select: Literal["wrong", "all"] = "wrong"  # which seed examples to augment
     k: int = Field(default=4, gt=0)  # new examples asked for per selected seed example
+    shots: int = Field(default=0, ge=0)  # same-label seed examples a template may show (`shots`)
     init: Literal["base", "previous"] = "base"  # each train@i starts from the base model or i-1
 
     @model_validator(mode="after")
