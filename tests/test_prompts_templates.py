@@ -144,7 +144,7 @@ def test_fewshot_templates_render_the_tuned_teachers_training_format(
         {"id": "s1", "input": shot.input, "output": shot.output},
         {"id": "w", "input": example.input, "output": example.output},
     ]
-    (row, req), *_ = plan([seeds[1]], template, task, ["billing"], 4, 0, 0, samples=2, seeds=seeds, shots=3)
+    (_, req), *_ = plan([seeds[1]], template, task, ["billing"], 4, 0, 0, samples=2, seeds=seeds, shots=3)
     assert req.prompt() == fewshot_prompt(task, [shot, example]) + task.input_field + ":"
     assert req.prefill == task.input_field + ":" and req.stop == ("\n\n",)
     # no shots asked for: the wrong example alone
