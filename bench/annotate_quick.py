@@ -38,9 +38,6 @@ for name in ("sst2", "snips"):
     acc = sum(lab[r.input].output == r.output for r in pool) / len(pool)
     sure = [r for r in pool if lab[r.input].gates["probability"] >= 0.6]
     sacc = sum(lab[r.input].output == r.output for r in sure) / max(1, len(sure))
-    maj = max(sum(r.output == l for r in pool) for l in labels) / len(pool)
-    print(
-        name,
-        f"gold agreement {acc:.3f} majority {maj:.3f} kept@0.6 {len(sure) / len(pool):.3f} agreement_kept {sacc:.3f} s/input {el / len(pool):.2f}",
-        flush=True,
-    )
+    maj = max(sum(r.output == lab_ for r in pool) for lab_ in labels) / len(pool)
+    figures = f"gold agreement {acc:.3f} majority {maj:.3f} kept@0.6 {len(sure) / len(pool):.3f}"
+    print(name, figures, f"agreement_kept {sacc:.3f} s/input {el / len(pool):.2f}", flush=True)
