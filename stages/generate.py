@@ -16,6 +16,7 @@ def main() -> None:
     p.add_argument("--iteration", type=int, required=True)
     p.add_argument("--selected", type=Path, required=True)
     p.add_argument("--task-info", type=Path, required=True)
+    p.add_argument("--seed-set", type=Path, default=None, help="seed examples shown as shots (loop.shots)")
     p.add_argument("--cache", type=Path, default=None, help="call cache (SQLite file, or a folder for one)")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--metrics", type=Path, required=True, help="content counts (a tracked DVC metric)")
@@ -24,7 +25,7 @@ def main() -> None:
     params = load_params(args.params)
     profile = params.teacher_profile
     task = stage.task_info(args.task_info)
-    template = load_template(params.data.template)
+    template = load_template(profile.template or params.data.template)
     planned = generate.plan(
         read_jsonl(args.selected),
         template,
@@ -35,6 +36,8 @@ def main() -> None:
         samples=profile.samples,
         structured=profile.structured,
         show_prediction=params.loop.show_prediction,
+        seeds=read_jsonl(args.seed_set) if args.seed_set is not None else (),
+        shots=params.loop.shots,
     )
     teacher = make_teacher(params.teacher, profile)
     cache = CallCache(args.cache)

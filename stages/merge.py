@@ -12,6 +12,7 @@ def main() -> None:
     p = stage.parser(__doc__)
     p.add_argument("--dataset", type=Path, required=True)
     p.add_argument("--kept", type=Path, required=True)
+    p.add_argument("--annotated", type=Path, default=None, help="round i's annotated pool rows")
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args()
     load_params(args.params)
@@ -20,6 +21,10 @@ def main() -> None:
         if record.id in merged:  # filter removes these; a clash means the files were edited by hand
             raise SeedforgeError(f"{args.kept}: record {record.id} is already in {args.dataset}")
         merged[record.id] = record
+    # Annotated pool inputs are not in the dataset (annotate skips those); one the teacher also
+    # happened to generate is the same record (same content, same id): keep the generated one.
+    for record in read_records(args.annotated) if args.annotated is not None else []:
+        merged.setdefault(record.id, record)
     write_records(args.out, merged.values())
 
 

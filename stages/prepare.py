@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from seedforge import stage
-from seedforge.io import write_json
+from seedforge.io import write_json, write_jsonl
 from seedforge.params import load_params
 from seedforge.prepare import prepare
 from seedforge.records import write_records
@@ -19,6 +19,8 @@ def main() -> None:
     result = prepare(params.data, ngram=params.gates.leakage.ngram)
     for split, records in result.splits.items():
         write_records(args.out / f"{split}.jsonl", records)
+    # Always written (empty without data.pool), so annotate has a fixed dependency.
+    write_jsonl(args.out / "pool.jsonl", result.pool)
     write_json(args.out / "task.json", result.task.info())
     write_records(args.dataset, result.splits["seed"])
     write_json(args.metrics, result.metrics)

@@ -19,8 +19,12 @@ def main() -> None:
     p = stage.parser(__doc__)
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args()
-    profile = load_params(args.params).teacher_profile
-    write_json(args.out, {"backend": profile.backend, "local_files": profile.local_files()})
+    params = load_params(args.params)
+    profile = params.teacher_profile
+    files = list(profile.local_files())
+    if params.annotating:  # annotate@i's teacher (e.g. the tuned adapter) must be built too
+        files += params.teachers[params.annotate.teacher].local_files()
+    write_json(args.out, {"backend": profile.backend, "local_files": sorted(set(files))})
 
 
 if __name__ == "__main__":

@@ -110,3 +110,43 @@ def test_missing_variable_raises(name, variables, missing) -> None:
     del kwargs[missing]
     with pytest.raises(jinja2.UndefinedError):
         render(name, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("name", "task_name", "example", "shot"),
+    [
+        (
+            "classification_fewshot.jinja",
+            "classification",
+            Example("charged twice", "billing"),
+            Example("refund missing", "billing"),
+        ),
+        (
+            "math_fewshot.jinja",
+            "math",
+            Example("What is 2+3?", "2+3=5\n#### 5"),
+            Example("What is 1+1?", "1+1=2\n#### 2"),
+        ),
+    ],
+)
+def test_fewshot_templates_render_the_tuned_teachers_training_format(
+    name: str, task_name: str, example: Example, shot: Example
+) -> None:
+    """The prompt a completion teacher sees is teacher_finetune's training prompt plus the prefill,
+    so the tuned adapter is asked in exactly the format it learned."""
+    from seedforge.generate import plan
+    from seedforge.prompts import load_template
+    from seedforge.teacher_finetune import fewshot_prompt
+
+    task = get_task(task_name)
+    template = load_template(PROMPTS / name)
+    seeds = [
+        {"id": "s1", "input": shot.input, "output": shot.output},
+        {"id": "w", "input": example.input, "output": example.output},
+    ]
+    (_, req), *_ = plan([seeds[1]], template, task, ["billing"], 4, 0, 0, samples=2, seeds=seeds, shots=3)
+    assert req.prompt() == fewshot_prompt(task, [shot, example]) + task.input_field + ":"
+    assert req.prefill == task.input_field + ":" and req.stop == ("\n\n",)
+    # no shots asked for: the wrong example alone
+    (_, bare), *_ = plan([seeds[1]], template, task, ["billing"], 4, 0, 0, seeds=seeds, shots=0)
+    assert bare.prompt() == fewshot_prompt(task, [example]) + task.input_field + ":"

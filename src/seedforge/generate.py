@@ -8,6 +8,7 @@ profile's `reasks`), and returns one call row per call, sorted by call key.
 from __future__ import annotations
 
 import hashlib
+import random
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
@@ -19,6 +20,7 @@ from seedforge.prompts import Template
 from seedforge.rows import CallRow
 from seedforge.runner import Outcome, Progress, Runner
 from seedforge.tasks import Example, Task
+from seedforge.teacher_finetune import fewshot_prompt
 from seedforge.teachers import Request, Teacher, call_key
 
 # the token counts a call row keeps (servers add others, e.g. total_tokens, that are derived)
@@ -48,26 +50,61 @@ def plan(
     samples: int = 1,
     structured: bool = False,
     show_prediction: bool = True,
+    seeds: Sequence[dict[str, Any]] = (),
+    shots: int = 0,
 ) -> list[tuple[dict[str, Any], Request]]:
     """`samples` requests per selected example: its rendered prompt, sample index and seed.
 
     With ``show_prediction`` off the template's ``prediction`` is empty, so the teacher does not
     see the student's wrong answer (the templates print that line only when it is non-empty).
+    Templates see `shots`: up to `shots` other seed examples with the same label (any seed examples
+    for tasks without labels) as demonstrations, and `fewshot(task, examples)`, the continuation
+    format the tuned teacher was trained on. A template may set `prefill` and `stop` for the call.
     """
     schema = task.output_schema(k) if structured else None
     planned = []
     for row in selected:
-        prompt = template.render(
+        rendered = template.render_parts(
             task=task,
             labels=task.labels,
             k=k,
             example=Example(row["input"], row["output"]),
             prediction=(row.get("prediction") or "") if show_prediction else "",
+            shots=pick_shots(seeds, row, shots, task.has_labels, call_seed(seed, iteration, row["id"])),
+            fewshot=fewshot_prompt,
         )
         for sample in range(samples):
             seed_ = call_seed(seed, iteration, row["id"], sample)
-            planned.append((row, Request.user(prompt, seed=seed_, sample=sample, schema=schema)))
+            req = Request.user(
+                rendered.text,
+                seed=seed_,
+                sample=sample,
+                schema=schema,
+                prefill=rendered.prefill,
+                stop=rendered.stop,
+            )
+            planned.append((row, req))
     return planned
+
+
+def pick_shots(
+    seeds: Sequence[dict[str, Any]], row: dict[str, Any], shots: int, same_label: bool, rng_seed: int
+) -> list[Example]:
+    """Up to `shots` seed examples other than `row` (with its label when `same_label`), drawn with
+    a fixed RNG and shown in id order.
+
+    >>> seeds = [{"id": str(i), "input": f"x{i}", "output": "ab"[i % 2]} for i in range(6)]
+    >>> [e.input for e in pick_shots(seeds, seeds[0], 2, True, 0)]
+    ['x2', 'x4']
+    >>> pick_shots(seeds, seeds[0], 0, True, 0)
+    []
+    """
+    pool = sorted(
+        (s for s in seeds if s["id"] != row["id"] and (not same_label or s["output"] == row["output"])),
+        key=lambda s: s["id"],
+    )
+    picked = random.Random(rng_seed).sample(pool, min(shots, len(pool)))
+    return [Example(s["input"], s["output"]) for s in sorted(picked, key=lambda s: s["id"])]
 
 
 def valid_examples(task: Task, raw: str) -> tuple[int, int]:

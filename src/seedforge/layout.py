@@ -4,13 +4,15 @@ Paths are POSIX strings relative to the project root, so the same name opens a f
 workspace and, through `dvc.api`, at a git revision or in a DVC experiment. `dvc.yaml` spells the
 same paths out for the stages; `tests/test_layout.py` checks that the two agree.
 
-    data/prepared/{seed,test,dev}.jsonl, task.json
+    data/prepared/{seed,test,dev,pool}.jsonl, task.json (pool: {id, input} only)
     data/iterations/<i>/dataset.jsonl       iteration i's training set (records)
     data/iterations/<i>/predictions.jsonl   iteration i's student on seed/test/dev (PredictionRow)
     data/iterations/<i>/selected.jsonl      seed examples chosen for augmentation (SelectionRow)
     data/iterations/<i>/generations.jsonl   one row per teacher call (CallRow)
     data/iterations/<i>/kept.jsonl          records that passed the gates, entering iteration i+1
     data/iterations/<i>/rejects.jsonl       everything dropped, with its reason (RejectRow)
+    data/iterations/<i>/annotated.jsonl     pool inputs labelled by annotate@i (records, origin annotated)
+    data/iterations/<i>/annotate_rejects.jsonl  pool labels below annotate.threshold (RejectRow, unsure)
     metrics/<step>/<i>.json                 per-iteration metrics of train/evaluate/select/generate/filter
 """
 

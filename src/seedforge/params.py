@@ -86,6 +86,9 @@ class Data(Strict):
     seed: Source
     test: Source
     dev: Source | None = None
+    # Unlabelled inputs for the annotate stage: only the `input` column is read (prepare writes
+    # data/prepared/pool.jsonl with ids and inputs only, so no stage can see a label).
+    pool: Source | None = None
     # An input longer than this is almost always a broken file (an unclosed quote swallowing the
     # lines after it), and would overflow a teacher's context later; raise it for long documents.
     max_input_chars: int = Field(default=2000, gt=0)
@@ -125,6 +128,7 @@ class Loop(Strict):
     augment: Literal["targeted", "uniform", "none"] = "targeted"
     budget: int | None = Field(default=None, gt=0)  # at most this many per round (uniform: exactly)
     k: int = Field(default=4, gt=0)  # new examples asked for per selected example
+    shots: int = Field(default=0, ge=0)  # same-label seed examples a template may show (`shots`)
     show_prediction: bool = True  # the teacher sees the student's wrong answer in the prompt
     init: Literal["base", "previous"] = "base"  # each retrain starts from the base model or i-1
 
@@ -183,6 +187,16 @@ class TeacherFinetune(Strict):
     shots: int = Field(default=3, gt=0)  # same-label seed examples shown before the target
     pairs: int = Field(default=240, gt=0)  # training pairs drawn from the seed set
     device: Literal["auto", "cpu", "cuda"] = "auto"
+
+
+class Annotate(Strict):
+    """Targeted annotation (stage annotate@i): pool inputs nearest each wrong seed example are
+    labelled by `teacher` and added next to the generated examples. Off without data.pool."""
+
+    teacher: str = "smollm2_tuned"  # a llamacpp profile (labels are scored by log-probability)
+    per_example: int = Field(default=4, ge=0)  # pool inputs per wrong seed example (0: off)
+    shots: int = Field(default=2, ge=0)  # seed examples per label shown before the input
+    threshold: float = Field(default=0.6, ge=0, le=1)  # labels less probable are rejected (unsure)
 
 
 # --- students ---------------------------------------------------------------------------------
@@ -350,6 +364,7 @@ class Params(Strict):
     teachers: dict[str, Teacher]
     tiny_teacher: TinyTeacher = TinyTeacher()
     teacher_finetune: TeacherFinetune = TeacherFinetune()
+    annotate: Annotate = Annotate()
     student: str
     students: dict[str, Student]
     gates: Gates = Gates()
@@ -364,6 +379,12 @@ class Params(Strict):
             if name not in table:
                 profiles = ", ".join(sorted(table))
                 raise ValueError(f"key {key!r}: unknown {key} profile {name!r} (profiles: {profiles})")
+        if self.data.pool is not None and self.annotate.teacher not in self.teachers:
+            profiles = ", ".join(sorted(self.teachers))
+            name = self.annotate.teacher
+            raise ValueError(
+                f"key 'annotate.teacher': unknown teacher profile {name!r} (profiles: {profiles})"
+            )
         if self.instruct is not None and self.instruct.teacher not in self.teachers:
             profiles = ", ".join(sorted(self.teachers))
             name = self.instruct.teacher
@@ -375,6 +396,11 @@ class Params(Strict):
     @property
     def teacher_profile(self) -> Any:
         return self.teachers[self.teacher]
+
+    @property
+    def annotating(self) -> bool:
+        """Whether annotate@i labels pool inputs (a pool is given and asked for)."""
+        return self.data.pool is not None and self.annotate.per_example > 0
 
     @property
     def student_profile(self) -> ClassifierStudent | CausalStudent:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from seedforge.errors import SeedforgeError
 from seedforge.ngrams import NgramIndex
 from seedforge.params import Data
-from seedforge.records import Record
+from seedforge.records import Record, record_id
 from seedforge.sources import examples, load_rows, source_name, to_records
 from seedforge.tasks import Task, make_task
 
@@ -22,6 +22,7 @@ class Prepared:
     task: Task  # bound to the seed set: its label set (classification) or option letters
     splits: dict[str, list[Record]]  # seed, test, dev (dev may be empty)
     metrics: dict[str, Any]
+    pool: list[dict[str, str]] = field(default_factory=list)  # {id, input}: never a label
 
     @property
     def labels(self) -> list[str] | None:
@@ -74,4 +75,37 @@ def prepare(data: Data, root: Path = Path("."), ngram: int = 8) -> Prepared:
                 ngram,
             )
     metrics["labels"] = len(task.labels) if task.labels else 0
-    return Prepared(task=task, splits=splits, metrics=metrics)
+    pool = pool_rows(data, task, splits, root) if data.pool is not None else []
+    if data.pool is not None:
+        metrics["pool_rows"] = len(pool)
+    return Prepared(task=task, splits=splits, metrics=metrics, pool=pool)
+
+
+def pool_rows(data: Data, task: Task, splits: dict[str, list[Record]], root: Path) -> list[dict[str, str]]:
+    """The unlabelled pool as `{id, input}` rows sorted by id, without any other column.
+
+    Only `data.pool.input` is read, so a pool cut from a labelled split cannot leak its labels to
+    annotate. Inputs that are also seed, test or dev inputs are dropped: annotating a test input
+    and training on it would be leakage.
+    """
+    assert data.pool is not None
+    name = source_name(data.pool)
+    known = {r.input for records in splits.values() for r in records}
+    rows: dict[str, dict[str, str]] = {}
+    for rowno, row in enumerate(load_rows(data.pool, root), start=1):
+        value = row.get(data.pool.input)
+        if value is None:
+            raise SeedforgeError(f"{name}: row {rowno}: missing column {data.pool.input!r}")
+        text = str(value).strip()
+        if not text:
+            raise SeedforgeError(f"{name}: row {rowno}: column {data.pool.input!r} is empty")
+        if len(text) > data.max_input_chars:
+            raise SeedforgeError(
+                f"{name}: row {rowno}: column {data.pool.input!r} has {len(text)} characters, over "
+                f"data.max_input_chars ({data.max_input_chars})"
+            )
+        if text in known:
+            continue
+        id_ = record_id(task.name, text, "")
+        rows[id_] = {"id": id_, "input": text}
+    return sorted(rows.values(), key=lambda r: r["id"])

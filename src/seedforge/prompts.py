@@ -23,12 +23,33 @@ class Template:
     jinja: jinja2.Template
 
     def render(self, **variables: Any) -> str:
+        return self.render_parts(**variables).text
+
+    def render_parts(self, **variables: Any) -> Rendered:
+        """The prompt text plus what the template sets for the call: `{% set prefill = "..." %}`
+        (an assistant prefill the answer continues) and `{% set stop = [...] %}` (stop sequences).
+        A few-shot completion template needs both next to its text, so they live in the template.
+        """
         try:
-            return self.jinja.render(**variables)
+            module = self.jinja.make_module(variables)
+            text = str(module)
         except jinja2.UndefinedError as e:
             raise SeedforgeError(f"{self.ref.path}: template error: {e.message}") from None
         except jinja2.TemplateError as e:
             raise SeedforgeError(f"{self.ref.path}: template error: {e}") from None
+        prefill = getattr(module, "prefill", "") or ""
+        stop = getattr(module, "stop", None)
+        if not isinstance(prefill, str) or not (stop is None or isinstance(stop, (list, tuple, str))):
+            raise SeedforgeError(f"{self.ref.path}: 'prefill' must be a string and 'stop' a list of strings")
+        stops = (stop,) if isinstance(stop, str) else tuple(str(x) for x in stop) if stop else None
+        return Rendered(text=text, prefill=prefill, stop=stops)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    text: str
+    prefill: str = ""
+    stop: tuple[str, ...] | None = None
 
 
 def environment() -> jinja2.Environment:

@@ -30,6 +30,9 @@ class Options(BaseModel):
     top_p: float = Field(default=0.95, gt=0, le=1)
     max_tokens: int = Field(default=512, gt=0)
     samples: int = Field(default=1, gt=0)  # calls per prompt, each with its own sample index
+    # The prompt template for this teacher, instead of data.template: small completion models
+    # need a few-shot continuation (prompts/classification_fewshot.jinja), big ones instructions.
+    template: str | None = None
     structured: bool = False  # ask for the task's JSON schema (constrained decoding)
     reasks: int = Field(default=1, ge=0)  # fresh samples for a call whose output has no valid example
     concurrency: int = Field(default=8, gt=0)  # calls in flight at once

