@@ -13,7 +13,7 @@ def main() -> None:
     params, cfg = istage.recipe(args.params)
     asker, template = istage.asker(params, cfg.expand, args.cache)
     outcome = expand(read_rows(args.inputs[0]), template, asker, cfg.expand, params.seed)
-    istage.write_outcome(outcome, args.out, args.rejects, args.metrics, asker.counts)
+    istage.write_outcome(outcome, args.out, args.rejects, args.metrics, asker)
 
 
 if __name__ == "__main__":

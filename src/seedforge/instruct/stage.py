@@ -24,7 +24,8 @@ def recipe(path: Path) -> tuple[Params, Instruct]:
 
 
 def asker(params: Params, sampling: OperatorSampling, cache: Path | None) -> tuple[Asker, Template]:
-    return Asker(operator_teacher(params, sampling), CallCache(cache)), load_template(sampling.template)
+    teacher = operator_teacher(params, sampling)
+    return Asker(teacher, CallCache(cache)), load_template(sampling.template)
 
 
 def read_all(paths: list[Path]) -> list[InstructionRow]:
@@ -40,11 +41,21 @@ def read_all(paths: list[Path]) -> list[InstructionRow]:
 
 
 def write_outcome(
-    outcome: Outcome, out: Path, rejects: Path, metrics: Path, counts: dict[str, Any] | None = None
+    outcome: Outcome, out: Path, rejects: Path, metrics: Path, asker: Asker | None = None
 ) -> None:
+    """Write rows, rejects and metrics. A drop whose call failed its last attempt (the operator saw
+    an empty answer) is renamed `<operator>:call_failed:<cause>` with the server's message, so an
+    outage is told apart from a bad answer."""
+    errors = asker.errors if asker else {}
+    for r in outcome.rejects:
+        err = errors.get(r.get("call") or "")
+        if err is not None:
+            r["reason"] = f"{outcome.operator}:call_failed:{err['cause']}"
+            r["error"] = err["message"]
+            r.pop("raw", None)
     write_rows(out, outcome.rows)
     write_jsonl(rejects, outcome.sorted_rejects())
-    write_json(metrics, outcome.metrics(counts))
+    write_json(metrics, outcome.metrics(asker.counts if asker else None))
 
 
 def add_io(p: Any, inputs: bool = True) -> None:
