@@ -22,8 +22,9 @@ from tests.conftest import REPO, copy_project, shared
 
 pytestmark = pytest.mark.slow
 
-OPS = ("expand", "refine", "respond", "extract", "judge", "categorize")
-INSTRUCT = {f"instruct/dvc.yaml:{s}" for s in ("seed", *OPS, "rebalance")}
+OPS = ("expand", "refine", "respond", "extract", "judge", "gate", "categorize")
+INSTRUCT = {f"instruct/dvc.yaml:{s}" for s in ("teacher", "seed", *OPS, "rebalance")}
+TEACHER = "instruct/dvc.yaml:teacher"  # always_changed: it re-fingerprints the model on every repro
 
 
 def dvc(project: Path, *args: str) -> str:
@@ -60,6 +61,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         p["tiny_teacher"].update(steps=60, pairs=64)
         p["teachers"]["tiny"]["max_tokens"] = 48
         ins = p["instruct"]
+        ins["teacher"] = "tiny"  # the loop's tiny GGUF: fast, and it shows the two pipelines apart
         ins["seed"] = {
             "path": "data/instruct/raw/alpaca_seed_tasks.jsonl",
             "format": "alpaca_seed",
@@ -74,9 +76,13 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     set_params(dest, light)
     subprocess.run(["git", "add", "-A"], cwd=dest, check=True)
     subprocess.run(["git", "commit", "-qm", "light settings"], cwd=dest, check=True)
-    output = dvc(dest, "repro", "instruct/dvc.yaml")
-    # The default teacher's GGUF comes from the loop's tiny_teacher stage; no loop stage runs.
-    assert ran(output) == INSTRUCT | {"prepare", "tiny_teacher"}
+    # The instruct stages depend on the chosen teacher's files only, not on a loop stage: the tiny
+    # GGUF is the loop's, so the instruct teacher stage asks for it to be built first.
+    cmd = ["dvc", "repro", "instruct/dvc.yaml:teacher"]
+    out = subprocess.run(cmd, cwd=dest, capture_output=True, text=True)
+    assert out.returncode != 0 and "dvc repro tiny_teacher" in out.stdout + out.stderr
+    assert ran(dvc(dest, "repro", "tiny_teacher")) == {"prepare", "teacher", "tiny_teacher"}
+    assert ran(dvc(dest, "repro", "instruct/dvc.yaml")) == INSTRUCT
     return dest
 
 
@@ -94,11 +100,11 @@ def test_every_call_is_accounted_for(project: Path) -> None:
         ("refine", ["expanded"], "refined"),
         ("respond", ["refined"], "responded"),
         ("judge", ["responded", "extracted"], "judged"),
-        ("categorize", ["seed", "judged"], "categorized"),
+        ("categorize", ["seed", "gated"], "categorized"),
     ):
         m = metrics(project, op)
         n_in = sum(len(read_rows(d / f"{name}.jsonl")) for name in inputs)
-        assert m["calls"] == n_in, op
+        assert m["calls"] == n_in and m["failed"] == 0, op
         assert m["kept"] + m["rejected"] == n_in, op
         assert m["kept"] == len(read_rows(d / f"{output}.jsonl")), op
     for op in OPS:
@@ -163,13 +169,24 @@ def test_provenance_reaches_a_seed_line(project: Path) -> None:
 def test_pipelines_do_not_rerun_each_other(project: Path) -> None:
     subprocess.run(["git", "add", "-A"], cwd=project, check=True)
     subprocess.run(["git", "commit", "-qm", "run"], cwd=project, check=True)
-    assert ran(dvc(project, "repro", "instruct/dvc.yaml")) == set()
+    assert ran(dvc(project, "repro", "instruct/dvc.yaml")) == {TEACHER}
     # A loop param leaves the instruction pipeline alone (except those that shape the default
     # teacher it borrows from the loop: tiny_teacher.*, loop.k, data.template)...
     set_params(project, lambda p: p["loop"].update(select="all"))
-    assert ran(dvc(project, "repro", "instruct/dvc.yaml")) == set()
+    assert ran(dvc(project, "repro", "instruct/dvc.yaml")) == {TEACHER}
     # ...and an instruct param reruns only the stage that reads it, and no loop stage.
     set_params(project, lambda p: p["instruct"]["rebalance"].update(total=8))
-    assert ran(dvc(project, "repro", "instruct/dvc.yaml")) == {"instruct/dvc.yaml:rebalance"}
+    assert ran(dvc(project, "repro", "instruct/dvc.yaml")) == {TEACHER, "instruct/dvc.yaml:rebalance"}
     assert "changed" not in dvc(project, "status", "prepare", "tiny_teacher")
+    # Editing an instruct template or an unused teacher profile touches no loop stage, and the
+    # instruct operators only when it is theirs.
+    template = project / "prompts" / "instruct" / "expand.jinja"
+    template.write_text(template.read_text() + "\n")
+    set_params(project, lambda p: p["teachers"]["smollm2"].update(max_tokens=99))
+    assert "changed" not in dvc(project, "status", "prepare", "teacher", "tiny_teacher")
+    status = dvc(project, "status", "instruct/dvc.yaml")
+    assert "instruct/dvc.yaml:expand" in status and "instruct/dvc.yaml:refine" not in status
+    # The instruct pipeline's DAG holds no loop stage, whichever teacher it uses.
+    dag = dvc(project, "dag", "--md", "instruct/dvc.yaml:rebalance")
+    assert "tiny_teacher" not in dag and "prepare" not in dag
     assert len(read_rows(project / "data" / "instruct" / "dataset.jsonl")) == 8
