@@ -50,10 +50,12 @@ class Answer:
     error: dict[str, str] | None = None  # {"cause", "message"} of a call that failed its last attempt
 
 
-def operator_teacher(params: Params, sampling: OperatorSampling, root: Path = Path(".")) -> Teacher:
-    """The instruct teacher profile with the operator's sampling laid over it."""
+def operator_teacher(
+    params: Params, sampling: OperatorSampling, root: Path = Path("."), profile: str | None = None
+) -> Teacher:
+    """The instruct teacher profile (or `profile`) with the operator's sampling laid over it."""
     assert params.instruct is not None
-    name = params.instruct.teacher
+    name = profile or params.instruct.teacher
     update: dict[str, Any] = {"temperature": sampling.temperature, "top_p": sampling.top_p}
     if sampling.max_tokens is not None:
         update["max_tokens"] = sampling.max_tokens

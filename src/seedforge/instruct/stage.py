@@ -23,8 +23,14 @@ def recipe(path: Path) -> tuple[Params, Instruct]:
     return params, params.instruct
 
 
-def asker(params: Params, sampling: OperatorSampling, cache: Path | None) -> tuple[Asker, Template]:
-    teacher = operator_teacher(params, sampling)
+def asker(
+    params: Params, sampling: OperatorSampling, cache: Path | None, profile: str | None = None
+) -> tuple[Asker, Template]:
+    if profile is not None and profile not in params.teachers:
+        raise SeedforgeError(
+            f"teachers.{profile}: no such teacher profile (named by instruct.distil.profile)"
+        )
+    teacher = operator_teacher(params, sampling, profile=profile)
     return Asker(teacher, CallCache(cache)), load_template(sampling.template)
 
 
