@@ -23,7 +23,8 @@ from tests.conftest import REPO, copy_project, shared
 pytestmark = pytest.mark.slow
 
 OPS = ("expand", "refine", "respond", "extract", "judge", "gate", "categorize")
-INSTRUCT = {f"instruct/dvc.yaml:{s}" for s in ("teacher", "seed", *OPS, "rebalance")}
+DISTIL = ("distil_pairs", "distil", "expand_distilled", "compare")
+INSTRUCT = {f"instruct/dvc.yaml:{s}" for s in ("teacher", "seed", *OPS, "rebalance", *DISTIL)}
 TEACHER = "instruct/dvc.yaml:teacher"  # always_changed: it re-fingerprints the model on every repro
 
 
@@ -72,6 +73,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ins["respond"]["reject_truncated"] = False  # 48 tokens cut most answers; keep them flowing
         ins["categorize"]["fallback"] = "open_qa"  # the tiny model rarely names a category (the default too)
         ins["rebalance"] = {"target": {"open_qa": 3, "brainstorming": 1}, "total": 12}
+        ins["distil"].update(steps=2, max_length=96)  # SmolLM2 LoRA: a few seconds a step
+        p["teachers"]["smollm2_distilled"]["max_tokens"] = 48
 
     set_params(dest, light)
     subprocess.run(["git", "add", "-A"], cwd=dest, check=True)
@@ -190,3 +193,50 @@ def test_pipelines_do_not_rerun_each_other(project: Path) -> None:
     dag = dvc(project, "dag", "--md", "instruct/dvc.yaml:rebalance")
     assert "tiny_teacher" not in dag and "prepare" not in dag
     assert len(read_rows(project / "data" / "instruct" / "dataset.jsonl")) == 8
+
+
+def test_distilled_profile_loads_expands_and_is_compared(project: Path) -> None:
+    d = project / "data" / "instruct"
+    pairs = read_jsonl(d / "distil" / "pairs.jsonl")
+    expanded, refined = read_rows(d / "expanded.jsonl"), read_rows(d / "refined.jsonl")
+    assert sum(p["operator"] == "refine" for p in pairs) == len(refined)
+    assert sum(p["operator"] == "expand" for p in pairs) == len({r.call for r in expanded})
+    m = metrics(project, "distil")
+    assert m["steps"] == 2 and m["adapter_bytes"] > 0 and m["pairs"] == len(pairs)
+    assert (project / "models" / "instruct" / "distil" / "adapter.gguf").is_file()
+    # The profile loaded SmolLM2 plus the adapter and answered every expand call.
+    e = metrics(project, "expand_distilled")
+    assert e["calls"] == 4 and e["failed"] == 0
+    for row in read_rows(d / "expanded_distilled.jsonl"):
+        assert row.teacher.profile == "smollm2_distilled" and row.operator == "expand"
+    c = metrics(project, "compare")
+    assert c["teacher"]["profile"] == "tiny" and c["distilled"]["profile"] == "smollm2_distilled"
+    for name in ("teacher", "distilled"):
+        side = c[name]
+        assert side["calls"] == 4 and side["tokens"] > 0 and side["cost_per_1000_rows"] is None
+        assert side["rows"] == 0 or side["tokens_per_1000_rows"] > 0
+        assert side["dedup_rate"] is None or 0 <= side["dedup_rate"] <= 1
+
+
+def test_distil_reruns_only_when_its_pairs_or_params_change(project: Path) -> None:
+    def distil_changed() -> bool:
+        return "instruct/dvc.yaml:distil:" in dvc(project, "status", "instruct/dvc.yaml:distil")
+
+    subprocess.run(["git", "add", "-A"], cwd=project, check=True)
+    subprocess.run(["git", "commit", "-qm", "before distil checks"], cwd=project, check=True)
+    assert not distil_changed()
+    # A judge param, an unrelated operator's template, a code file that training does not use.
+    set_params(project, lambda p: p["instruct"]["judge"].update(threshold=5))
+    (project / "prompts" / "instruct" / "judge.jinja").write_text("Rate it.\n{{ instruction }}\n")
+    (project / "src" / "seedforge" / "instruct" / "judge.py").write_text(
+        (project / "src" / "seedforge" / "instruct" / "judge.py").read_text() + "\n"
+    )
+    assert not distil_changed()
+    # Its pairs file (through the refine template) and its own params do rerun it.
+    set_params(project, lambda p: p["instruct"]["distil"].update(steps=3))
+    assert distil_changed()
+    set_params(project, lambda p: p["instruct"]["distil"].update(steps=2))
+    assert not distil_changed()
+    pairs = project / "data" / "instruct" / "distil" / "pairs.jsonl"
+    pairs.write_text(pairs.read_text() + pairs.read_text().splitlines()[0] + "\n")
+    assert distil_changed()
