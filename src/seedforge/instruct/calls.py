@@ -65,9 +65,9 @@ def operator_teacher(
 class Asker:
     """Answers batches of asks with one teacher through the runner; counts what it did.
 
-    `counts` goes into the operator's tracked metrics, so it holds only what does not depend on
-    the cache's state (calls, failures, tokens of all answers); `acct` is the runner's accounting
-    of this process (cache hits, requests sent, retries), for the log and for tests.
+    `counts` goes into the operator's metrics (calls, how many came from the cache, failures,
+    tokens of all answers, cached or not); `acct` is the runner's accounting of this process
+    (cache hits, requests sent, answered, failed), for the log and for tests.
     """
 
     def __init__(self, teacher: Teacher, cache: CallCache, label: str = "instruct") -> None:

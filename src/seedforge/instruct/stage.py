@@ -61,7 +61,10 @@ def write_outcome(
             r.pop("raw", None)
     write_rows(out, outcome.rows)
     write_jsonl(rejects, outcome.sorted_rejects())
-    write_json(metrics, outcome.metrics(asker.counts if asker else None))
+    # Cache hits are logged, not kept: metrics depend on the inputs only, so a rerun from the
+    # cache writes the same bytes and stages that read them do not rerun.
+    counts = {k: v for k, v in asker.counts.items() if k != "cached"} if asker else None
+    write_json(metrics, outcome.metrics(counts))
 
 
 def add_io(p: Any, inputs: bool = True) -> None:
