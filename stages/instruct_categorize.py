@@ -13,7 +13,7 @@ def main() -> None:
     c = cfg.categorize
     asker, template = istage.asker(params, c, args.cache)
     outcome = categorize(istage.read_all(args.inputs), template, asker, c.categories, c.fallback, params.seed)
-    istage.write_outcome(outcome, args.out, args.rejects, args.metrics, asker.counts)
+    istage.write_outcome(outcome, args.out, args.rejects, args.metrics, asker)
 
 
 if __name__ == "__main__":

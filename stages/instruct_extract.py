@@ -16,7 +16,7 @@ def main() -> None:
     passages = load_documents(Path(cfg.extract.documents), cfg.extract.passage_chars)
     asker, template = istage.asker(params, cfg.extract, args.cache)
     outcome = extract(passages, template, asker, cfg.extract.pairs, params.seed)
-    istage.write_outcome(outcome, args.out, args.rejects, args.metrics, asker.counts)
+    istage.write_outcome(outcome, args.out, args.rejects, args.metrics, asker)
 
 
 if __name__ == "__main__":

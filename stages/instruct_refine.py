@@ -12,7 +12,7 @@ def main() -> None:
     params, cfg = istage.recipe(args.params)
     asker, template = istage.asker(params, cfg.refine, args.cache)
     outcome = refine(istage.read_all(args.inputs), template, asker, params.seed)
-    istage.write_outcome(outcome, args.out, args.rejects, args.metrics, asker.counts)
+    istage.write_outcome(outcome, args.out, args.rejects, args.metrics, asker)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ def main() -> None:
     asker, template = istage.asker(params, cfg.respond, args.cache)
     rows = istage.read_all(args.inputs)
     outcome = respond(rows, template, asker, params.seed, cfg.respond.reject_truncated)
-    istage.write_outcome(outcome, args.out, args.rejects, args.metrics, asker.counts)
+    istage.write_outcome(outcome, args.out, args.rejects, args.metrics, asker)
 
 
 if __name__ == "__main__":

@@ -57,7 +57,7 @@ def test_unknown_teacher_profile() -> None:
     msg = error_of(raw)
     assert msg == (
         "params.yaml: key 'teacher': unknown teacher profile 'gpt9' "
-        "(profiles: llama70b, qwen05b, smollm2, smollm2_tuned, tiny, tiny_cool)"
+        "(profiles: llama70b, qwen05b, smollm2, smollm2_distilled, smollm2_tuned, tiny, tiny_cool)"
     )
 
 

@@ -14,6 +14,11 @@ same paths out for the stages; `tests/test_layout.py` checks that the two agree.
     data/iterations/<i>/annotated.jsonl     pool inputs labelled by annotate@i (records, origin annotated)
     data/iterations/<i>/annotate_rejects.jsonl  pool labels below annotate.threshold (RejectRow, unsure)
     metrics/<step>/<i>.json                 per-iteration metrics of train/evaluate/select/generate/filter
+
+The instruction pipeline (instruct/dvc.yaml) keeps one file per operator (InstructionRow):
+
+    data/instruct/<file>.jsonl              seed, expanded, ..., dataset (INSTRUCT_FILES, in order)
+    data/instruct/rejects/<operator>.jsonl  each operator's drops, with reasons
 """
 
 from __future__ import annotations
@@ -88,6 +93,34 @@ def metrics(step: str, i: int | None = None) -> str:
     ('metrics/filter/1.json', 'metrics/prepare.json')
     """
     return f"{METRICS}/{step}.json" if i is None else f"{METRICS}/{step}/{i}.json"
+
+
+INSTRUCT = "data/instruct"
+# In pipeline order: a later file's copy of a row carries more (judge score, gate scores, category).
+INSTRUCT_FILES = (
+    "seed",
+    "expanded",
+    "refined",
+    "responded",
+    "extracted",
+    "judged",
+    "gated",
+    "categorized",
+    "dataset",
+    "expanded_distilled",
+)
+INSTRUCT_OPERATORS = ("expand", "refine", "respond", "extract", "judge", "gate", "categorize")
+
+
+def instruct(name: str) -> str:
+    """>>> instruct("judged"), instruct_rejects("gate")
+    ('data/instruct/judged.jsonl', 'data/instruct/rejects/gate.jsonl')
+    """
+    return f"{INSTRUCT}/{name}.jsonl"
+
+
+def instruct_rejects(operator: str) -> str:
+    return f"{INSTRUCT}/rejects/{operator}.jsonl"
 
 
 _ITERATION = re.compile(rf"^{re.escape(ITERATIONS)}/(\d+)/([a-z]+)\.jsonl$")

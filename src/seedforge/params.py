@@ -330,6 +330,29 @@ class Rebalance(Strict):
     total: int = Field(default=100, gt=0)  # rows in the rebalanced set
 
 
+class Distil(Strict):
+    """Distil the instruct teacher's expand/refine outputs into a small LM (LoRA), served as a
+    teacher profile (`profile`, whose `lora:` is the adapter this stage writes) for expand_distilled."""
+
+    profile: str = "smollm2_distilled"  # the teacher profile that serves the distilled adapter
+    base: str = "smollm2"  # a llama-architecture GGUF (alias or path), as in teacher_finetune
+    steps: int = Field(default=4, gt=0)  # tiny by default: ~1-12 s a step on 2 cores
+    rank: int = Field(default=8, gt=0)
+    alpha: int = Field(default=16, gt=0)
+    dropout: float = Field(default=0.05, ge=0, lt=1)
+    target_modules: list[str] = ["q_proj", "v_proj"]
+    learning_rate: float = Field(default=5e-4, gt=0)
+    batch_size: int = Field(default=2, gt=0)
+    max_length: int = Field(default=192, gt=0)  # tokens per training pair (prompt cut first)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    judge_template: str = "prompts/instruct/judge_instruction.jinja"  # compares the two expansions
+
+    def finetune(self, pairs: int) -> TeacherFinetune:
+        """The same training settings in the shape `teacher_finetune.tune` takes (one code path)."""
+        keep = set(TeacherFinetune.model_fields) - {"pairs", "shots"}
+        return TeacherFinetune(**self.model_dump(include=keep), pairs=pairs, shots=1)
+
+
 class Instruct(Strict):
     teacher: str  # a profile in `teachers`
     seed: InstructSource
@@ -341,6 +364,7 @@ class Instruct(Strict):
     judge: Judge = Judge()
     categorize: Categorize
     rebalance: Rebalance = Rebalance()
+    distil: Distil = Distil()
 
     @model_validator(mode="after")
     def _target_in_categories(self) -> Instruct:

@@ -6,6 +6,10 @@ sha256, sampling params, the rendered request and the whole raw output); the par
 gate scores it passed with; the iteration it entered. For a seed example: every descendant, by
 iteration, and each iteration's verdict on it. An example that was dropped is found in the
 rejects, with its reason and its call.
+
+An instruction row of the instruction pipeline (data/instruct/*.jsonl) is followed back through
+its `parent_ids`, one operator at a time (respond <- refine <- expand <- seed), to the seed rows
+it descends from and the file line each seed was read from; each hop shows the call that wrote it.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 
 from seedforge import layout
 from seedforge.errors import SeedforgeError
+from seedforge.instruct.rows import InstructionRow
 from seedforge.records import Record
 from seedforge.rows import CallRow, PredictionRow, RejectRow
 from seedforge.snapshot import Snapshot
@@ -180,13 +185,100 @@ def chain(snap: Snapshot, query: str) -> dict[str, Any]:
         if rec.origin == "seed":
             return _seed(snap, rec, records, present.get(found, []))
         return _generated(snap, rec, present.get(found, []), seeds)
-    for other in (_rejected(snap, query), _held_out(snap, query)):
+    for other in (_rejected(snap, query), _held_out(snap, query), _instruction(snap, query)):
         if other is not None:
             return other
     raise SeedforgeError(
         f"{query}: no example with this id in {snap.where(layout.ITERATIONS)} "
-        f"(datasets, rejects) or {snap.where(layout.PREPARED)}"
+        f"(datasets, rejects), {snap.where(layout.PREPARED)} or {snap.where(layout.INSTRUCT)}"
     )
+
+
+def _instruction_rows(snap: Snapshot) -> tuple[dict[str, InstructionRow], dict[str, list[str]]]:
+    """Every instruction row (the latest file's copy wins) and the files holding each id."""
+    rows: dict[str, InstructionRow] = {}
+    files: dict[str, list[str]] = {}
+    for name in layout.INSTRUCT_FILES:
+        for r in snap.rows(layout.instruct(name), InstructionRow):
+            rows[r.id] = r
+            if name not in files.setdefault(r.id, []):
+                files[r.id].append(name)
+    return rows, files
+
+
+def _hop(row: InstructionRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "operator": row.operator,
+        "origin": row.origin,
+        "instruction": row.instruction,
+        "context": row.context,
+        "response": row.response,
+        "source": row.source,
+        "call": row.call,
+        "teacher": None if row.teacher is None else row.teacher.model_dump(),
+        "template": None if row.template is None else row.template.model_dump(),
+        "sampling": row.sampling,
+        "raw": row.raw,
+    }
+
+
+def _instruction(snap: Snapshot, query: str) -> dict[str, Any] | None:
+    """An instruction row's chain back to its seeds, or its reject rows when it was dropped."""
+    rows, files = _instruction_rows(snap)
+    found = _match(sorted(rows), query)
+    if found is None:
+        for op in layout.INSTRUCT_OPERATORS:
+            for _, rej in snap.lines(layout.instruct_rejects(op)):
+                rid = rej.get("id")
+                if rid and _match([rid], query):
+                    return {"id": rid, "kind": "instruction_rejected", "reject": rej}
+        return None
+    row = rows[found]
+    hops, current, seen = [], row, {found}
+    while current.origin != "seed" and current.parent_ids and current.parent_ids[0] in rows:
+        current = rows[current.parent_ids[0]]
+        if current.id in seen:
+            break
+        seen.add(current.id)
+        hops.append(_hop(current))
+    return {
+        "id": found,
+        "kind": "instruction",
+        "example": row.to_row(),
+        "files": files[found],
+        "chain": hops,  # parent first, the seed last
+        "seeds": [_hop(rows[s]) if s in rows else {"id": s, "missing": True} for s in row.seed_ids],
+        "parents": row.parent_ids,
+    }
+
+
+def _render_instruction(c: dict[str, Any]) -> str:
+    if c["kind"] == "instruction_rejected":
+        r = c["reject"]
+        return f"{c['id']}: instruction rejected by {r.get('operator')} ({r['reason']}), call {r.get('call')}"
+    ex = c["example"]
+    lines = [
+        f"{c['id']}: instruction ({ex['origin']}, by {ex['operator']}) in {', '.join(c['files'])}",
+        f"  instruction: {_clip(ex['instruction'])}",
+        f"  response:    {_clip(ex['response'])}",
+        f"  call: {ex['call'] or '-'}  sampling: {_sampling(ex['sampling'])}",
+    ]
+    if ex.get("judge"):
+        lines.append(f"  judge: {ex['judge']['score']} ({_clip(ex['judge']['reason'], 60)})")
+    if ex.get("category"):
+        lines.append(f"  category: {ex['category']}")
+    for h in c["chain"]:
+        t = h["template"] or {}
+        lines.append(f"  <- {h['id']} {h['origin']} by {h['operator']}: {_clip(h['instruction'], 70)}")
+        if h["origin"] == "seed":
+            lines.append(f"     from {h['source']}")
+        else:
+            lines.append(f"     call {h['call']} template {t.get('path')}")
+    lines.append("seeds: " + (", ".join(s["id"] for s in c["seeds"]) or "-"))
+    if not c["seeds"] and c["parents"]:
+        lines.append(f"parents (passages): {', '.join(c['parents'])}  source {ex.get('source')}")
+    return "\n".join(lines)
 
 
 def _clip(text: str | None, width: int = 100) -> str:
@@ -205,6 +297,8 @@ def _sampling(params: dict[str, Any] | None) -> str:
 def render(c: dict[str, Any]) -> str:
     """The chain as text for a terminal."""
     kind = c["kind"]
+    if kind.startswith("instruction"):
+        return _render_instruction(c)
     if kind == "rejected":
         r = c["reject"]
         lines = [

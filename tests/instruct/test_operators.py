@@ -33,6 +33,7 @@ def test_expand_resumes_from_the_cache_and_samples_per_operator(tiny_gguf: Path,
     again = Asker(operator_teacher(params, cfg), CallCache(tmp_path / "cache"))
     b = expand(seeds, template, again, cfg, run_seed=0)
     assert again.counts["cached"] == 4  # a rerun (or a resume after a crash) repeats no call
+    assert first.acct["requests"] == 4 and again.acct["requests"] == 0
     assert a.rows == b.rows and a.rejects == b.rejects
     assert len(a.rows) + len(a.rejects) > 0
     for row in a.rows:

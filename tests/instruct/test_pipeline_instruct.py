@@ -22,8 +22,10 @@ from tests.conftest import REPO, copy_project, shared
 
 pytestmark = pytest.mark.slow
 
-OPS = ("expand", "refine", "respond", "extract", "judge", "categorize")
-INSTRUCT = {f"instruct/dvc.yaml:{s}" for s in ("seed", *OPS, "rebalance")}
+OPS = ("expand", "refine", "respond", "extract", "judge", "gate", "categorize")
+DISTIL = ("distil_pairs", "distil", "expand_distilled", "compare")
+INSTRUCT = {f"instruct/dvc.yaml:{s}" for s in ("teacher", "seed", *OPS, "rebalance", *DISTIL)}
+TEACHER = "instruct/dvc.yaml:teacher"  # always_changed: it re-fingerprints the model on every repro
 
 
 def dvc(project: Path, *args: str) -> str:
@@ -60,6 +62,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         p["tiny_teacher"].update(steps=60, pairs=64)
         p["teachers"]["tiny"]["max_tokens"] = 48
         ins = p["instruct"]
+        ins["teacher"] = "tiny"  # the loop's tiny GGUF: fast, and it shows the two pipelines apart
         ins["seed"] = {
             "path": "data/instruct/raw/alpaca_seed_tasks.jsonl",
             "format": "alpaca_seed",
@@ -70,13 +73,19 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ins["respond"]["reject_truncated"] = False  # 48 tokens cut most answers; keep them flowing
         ins["categorize"]["fallback"] = "open_qa"  # the tiny model rarely names a category (the default too)
         ins["rebalance"] = {"target": {"open_qa": 3, "brainstorming": 1}, "total": 12}
+        ins["distil"].update(steps=2, max_length=96)  # SmolLM2 LoRA: a few seconds a step
+        p["teachers"]["smollm2_distilled"]["max_tokens"] = 48
 
     set_params(dest, light)
     subprocess.run(["git", "add", "-A"], cwd=dest, check=True)
     subprocess.run(["git", "commit", "-qm", "light settings"], cwd=dest, check=True)
-    output = dvc(dest, "repro", "instruct/dvc.yaml")
-    # The default teacher's GGUF comes from the loop's tiny_teacher stage; no loop stage runs.
-    assert ran(output) == INSTRUCT | {"prepare", "tiny_teacher"}
+    # The instruct stages depend on the chosen teacher's files only, not on a loop stage: the tiny
+    # GGUF is the loop's, so the instruct teacher stage asks for it to be built first.
+    cmd = ["dvc", "repro", "instruct/dvc.yaml:teacher"]
+    out = subprocess.run(cmd, cwd=dest, capture_output=True, text=True)
+    assert out.returncode != 0 and "dvc repro tiny_teacher" in out.stdout + out.stderr
+    assert ran(dvc(dest, "repro", "tiny_teacher")) == {"prepare", "teacher", "tiny_teacher"}
+    assert ran(dvc(dest, "repro", "instruct/dvc.yaml")) == INSTRUCT
     return dest
 
 
@@ -85,7 +94,7 @@ def test_every_call_is_accounted_for(project: Path) -> None:
     seeds = read_rows(d / "seed.jsonl")
     assert len(seeds) == 4 and all(r.origin == "seed" and r.source for r in seeds)
     expand = metrics(project, "expand")
-    assert expand["calls"] == 4 and expand["cached"] == 0
+    assert expand["calls"] == 4 and "cached" not in expand  # metrics hold no cache state
     assert len(expand["kept_per_round"]) == 2
     expanded = read_rows(d / "expanded.jsonl")
     assert expand["kept"] == len(expanded)
@@ -94,11 +103,11 @@ def test_every_call_is_accounted_for(project: Path) -> None:
         ("refine", ["expanded"], "refined"),
         ("respond", ["refined"], "responded"),
         ("judge", ["responded", "extracted"], "judged"),
-        ("categorize", ["seed", "judged"], "categorized"),
+        ("categorize", ["seed", "gated"], "categorized"),
     ):
         m = metrics(project, op)
         n_in = sum(len(read_rows(d / f"{name}.jsonl")) for name in inputs)
-        assert m["calls"] == n_in, op
+        assert m["calls"] == n_in and m["failed"] == 0, op
         assert m["kept"] + m["rejected"] == n_in, op
         assert m["kept"] == len(read_rows(d / f"{output}.jsonl")), op
     for op in OPS:
@@ -163,13 +172,71 @@ def test_provenance_reaches_a_seed_line(project: Path) -> None:
 def test_pipelines_do_not_rerun_each_other(project: Path) -> None:
     subprocess.run(["git", "add", "-A"], cwd=project, check=True)
     subprocess.run(["git", "commit", "-qm", "run"], cwd=project, check=True)
-    assert ran(dvc(project, "repro", "instruct/dvc.yaml")) == set()
+    assert ran(dvc(project, "repro", "instruct/dvc.yaml")) == {TEACHER}
     # A loop param leaves the instruction pipeline alone (except those that shape the default
     # teacher it borrows from the loop: tiny_teacher.*, loop.k, data.template)...
     set_params(project, lambda p: p["loop"].update(select="all"))
-    assert ran(dvc(project, "repro", "instruct/dvc.yaml")) == set()
+    assert ran(dvc(project, "repro", "instruct/dvc.yaml")) == {TEACHER}
     # ...and an instruct param reruns only the stage that reads it, and no loop stage.
     set_params(project, lambda p: p["instruct"]["rebalance"].update(total=8))
-    assert ran(dvc(project, "repro", "instruct/dvc.yaml")) == {"instruct/dvc.yaml:rebalance"}
+    assert ran(dvc(project, "repro", "instruct/dvc.yaml")) == {TEACHER, "instruct/dvc.yaml:rebalance"}
     assert "changed" not in dvc(project, "status", "prepare", "tiny_teacher")
+    # Editing an instruct template or an unused teacher profile touches no loop stage, and the
+    # instruct operators only when it is theirs.
+    template = project / "prompts" / "instruct" / "expand.jinja"
+    template.write_text(template.read_text() + "\n")
+    set_params(project, lambda p: p["teachers"]["smollm2"].update(max_tokens=99))
+    assert "changed" not in dvc(project, "status", "prepare", "teacher", "tiny_teacher")
+    status = dvc(project, "status", "instruct/dvc.yaml")
+    assert "instruct/dvc.yaml:expand" in status and "instruct/dvc.yaml:refine" not in status
+    # The instruct pipeline's DAG holds no loop stage, whichever teacher it uses.
+    dag = dvc(project, "dag", "--md", "instruct/dvc.yaml:rebalance")
+    assert "tiny_teacher" not in dag and "prepare" not in dag
     assert len(read_rows(project / "data" / "instruct" / "dataset.jsonl")) == 8
+
+
+def test_distilled_profile_loads_expands_and_is_compared(project: Path) -> None:
+    d = project / "data" / "instruct"
+    pairs = read_jsonl(d / "distil" / "pairs.jsonl")
+    expanded, refined = read_rows(d / "expanded.jsonl"), read_rows(d / "refined.jsonl")
+    assert sum(p["operator"] == "refine" for p in pairs) == len(refined)
+    assert sum(p["operator"] == "expand" for p in pairs) == len({r.call for r in expanded})
+    m = metrics(project, "distil")
+    assert m["steps"] == 2 and m["adapter_bytes"] > 0 and m["pairs"] == len(pairs)
+    assert (project / "models" / "instruct" / "distil" / "adapter.gguf").is_file()
+    # The profile loaded SmolLM2 plus the adapter and answered every expand call.
+    e = metrics(project, "expand_distilled")
+    assert e["calls"] == 4 and e["failed"] == 0
+    for row in read_rows(d / "expanded_distilled.jsonl"):
+        assert row.teacher.profile == "smollm2_distilled" and row.operator == "expand"
+    c = metrics(project, "compare")
+    assert c["teacher"]["profile"] == "tiny" and c["distilled"]["profile"] == "smollm2_distilled"
+    for name in ("teacher", "distilled"):
+        side = c[name]
+        assert side["calls"] == 4 and side["tokens"] > 0 and side["cost_per_1000_rows"] is None
+        assert side["rows"] == 0 or side["tokens_per_1000_rows"] > 0
+        assert side["dedup_rate"] is None or 0 <= side["dedup_rate"] <= 1
+
+
+def test_distil_reruns_only_when_its_pairs_or_params_change(project: Path) -> None:
+    def distil_changed() -> bool:
+        return "instruct/dvc.yaml:distil:" in dvc(project, "status", "instruct/dvc.yaml:distil")
+
+    subprocess.run(["git", "add", "-A"], cwd=project, check=True)
+    subprocess.run(["git", "commit", "-qm", "before distil checks"], cwd=project, check=True)
+    assert not distil_changed()
+    # A judge param, an unrelated operator's template, a code file that training does not use.
+    set_params(project, lambda p: p["instruct"]["judge"].update(threshold=5))
+    (project / "prompts" / "instruct" / "judge.jinja").write_text("Rate it.\n{{ instruction }}\n")
+    (project / "src" / "seedforge" / "instruct" / "judge.py").write_text(
+        (project / "src" / "seedforge" / "instruct" / "judge.py").read_text() + "\n"
+    )
+    assert not distil_changed()
+    # Its pairs file (through the refine template) and its own params do rerun it.
+    set_params(project, lambda p: p["instruct"]["distil"].update(steps=3))
+    assert distil_changed()
+    set_params(project, lambda p: p["instruct"]["distil"].update(steps=2))
+    assert not distil_changed()
+    pairs = project / "data" / "instruct" / "distil" / "pairs.jsonl"
+    pairs.write_text(pairs.read_text() + pairs.read_text().splitlines()[0] + "\n")
+    assert distil_changed()

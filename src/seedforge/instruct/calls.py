@@ -1,10 +1,11 @@
 """The one place where the instruction operators talk to a teacher.
 
-`Asker` takes a batch of `Ask`s and returns one `Answer` per ask, in order. Today it drives
-`seedforge.teachers` (a batch of `Request(prompt, seed, sample)`) through the per-call cache, so a
-crashed stage resumes without repeating finished calls. An `Ask` already carries what the async
-runner of the teacher-client issue takes (a JSON schema for structured output); wiring onto that
-runner changes this module only: operators and stages stay as they are.
+`Asker` takes a batch of `Ask`s and returns one `Answer` per ask, in order. It sends them through
+`seedforge.runner.Runner`, the runner every teacher call goes through: the profile's concurrency,
+retries with backoff, the SQLite call cache (a crashed stage resumes without repeating finished
+calls; a rerun sends nothing), error rows and accounting. When the teacher profile has
+`structured: true`, each operator's JSON schema goes with its request (constrained decoding); the
+parsers accept free text too, so a profile without it works unchanged.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from seedforge.cache import CallCache
 from seedforge.params import OperatorSampling, Params
 from seedforge.prompts import Template
 from seedforge.records import TeacherRef
+from seedforge.runner import Progress, Runner
 from seedforge.teachers import Request, Teacher, call_key, make_teacher
 
 log = logging.getLogger(__name__)
@@ -28,8 +30,8 @@ log = logging.getLogger(__name__)
 class Ask:
     """One call an operator wants made: the rendered prompt and its sampling seed.
 
-    `schema` is the JSON schema of the structured answer; it is recorded but not yet sent (the
-    current backends have no schema-constrained decoding; the parsers accept free text too).
+    `schema` is the JSON schema of the structured answer; it is sent only when the teacher
+    profile has `structured: true`.
     """
 
     prompt: str
@@ -45,12 +47,15 @@ class Answer:
     finish_reason: str | None = None
     usage: dict[str, int] = field(default_factory=dict)
     cached: bool = False
+    error: dict[str, str] | None = None  # {"cause", "message"} of a call that failed its last attempt
 
 
-def operator_teacher(params: Params, sampling: OperatorSampling, root: Path = Path(".")) -> Teacher:
-    """The instruct teacher profile with the operator's sampling laid over it."""
+def operator_teacher(
+    params: Params, sampling: OperatorSampling, root: Path = Path("."), profile: str | None = None
+) -> Teacher:
+    """The instruct teacher profile (or `profile`) with the operator's sampling laid over it."""
     assert params.instruct is not None
-    name = params.instruct.teacher
+    name = profile or params.instruct.teacher
     update: dict[str, Any] = {"temperature": sampling.temperature, "top_p": sampling.top_p}
     if sampling.max_tokens is not None:
         update["max_tokens"] = sampling.max_tokens
@@ -58,13 +63,20 @@ def operator_teacher(params: Params, sampling: OperatorSampling, root: Path = Pa
 
 
 class Asker:
-    """Answers batches of asks with one teacher, cached per call; counts what it did."""
+    """Answers batches of asks with one teacher through the runner; counts what it did.
 
-    def __init__(self, teacher: Teacher, cache: CallCache, batch_size: int = 8) -> None:
+    `counts` goes into the operator's metrics (calls, how many came from the cache, failures,
+    tokens of all answers, cached or not); `acct` is the runner's accounting of this process
+    (cache hits, requests sent, answered, failed), for the log and for tests.
+    """
+
+    def __init__(self, teacher: Teacher, cache: CallCache, label: str = "instruct") -> None:
         self.teacher = teacher
         self.cache = cache
-        self.batch_size = batch_size
-        self.counts = {"calls": 0, "cached": 0, "prompt_tokens": 0, "completion_tokens": 0}
+        self.label = label
+        self.counts = {"calls": 0, "cached": 0, "failed": 0, "prompt_tokens": 0, "completion_tokens": 0}
+        self.acct: dict[str, int] = {"cache_hits": 0, "requests": 0, "answered": 0, "failed": 0}
+        self.errors: dict[str, dict[str, str]] = {}  # call key -> cause and message of a failed call
 
     @property
     def ref(self) -> TeacherRef:
@@ -85,29 +97,38 @@ class Asker:
             "raw": answer.text,
         }
 
+    def request(self, ask: Ask) -> Request:
+        schema = ask.schema if getattr(self.teacher.params, "structured", False) else None
+        return Request.user(ask.prompt, seed=ask.seed, sample=ask.sample, schema=schema)
+
     def ask(self, asks: Sequence[Ask]) -> list[Answer]:
-        requests = [Request.user(a.prompt, seed=a.seed, sample=a.sample) for a in asks]
+        requests = [self.request(a) for a in asks]
         keys = [call_key(self.teacher, r) for r in requests]
-        done: dict[str, Answer] = {}
+        runner = Runner(self.teacher, self.cache, Progress(f"{self.label} {self.teacher.profile}"))
+        done = runner.run(list(zip(keys, requests, strict=True)))
+        for k in self.acct:
+            self.acct[k] += getattr(runner.acct, k)
+        answers = []
         for key in keys:
-            hit = self.cache.get(key)
-            if hit is not None:
-                done[key] = Answer(key, hit["raw"], hit.get("finish_reason"), hit.get("usage") or {}, True)
-        todo = [(k, r) for k, r in zip(keys, requests, strict=True) if k not in done]
-        todo = list({k: (k, r) for k, r in todo}.values())  # one call per distinct key
-        for start in range(0, len(todo), self.batch_size):
-            chunk = todo[start : start + self.batch_size]
-            for (key, _), gen in zip(chunk, self.teacher.generate([r for _, r in chunk]), strict=True):
-                done[key] = Answer(key, gen.text, gen.finish_reason, dict(gen.usage))
-                self.cache.put(
-                    key,
-                    {"raw": gen.text, "finish_reason": gen.finish_reason, "usage": gen.usage},
-                    self.teacher.profile,
-                )
-            log.info("%s: %d/%d calls made", self.teacher.profile, start + len(chunk), len(todo))
-        answers = [done[k] for k in keys]
+            o = done[key]
+            if o.generation is None:
+                assert o.error is not None
+                self.errors[key] = o.error
+                answers.append(Answer(key, "", "error", {}, False, o.error))
+            else:
+                g = o.generation
+                answers.append(Answer(key, g.text, g.finish_reason, dict(g.usage), o.cached))
+        log.info(
+            "%s: %d calls, %d from the cache, %d requests sent, %d failed",
+            self.teacher.profile,
+            len(keys),
+            runner.acct.cache_hits,
+            runner.acct.requests,
+            runner.acct.failed,
+        )
         self.counts["calls"] += len(answers)
         self.counts["cached"] += sum(a.cached for a in answers)
+        self.counts["failed"] += sum(a.error is not None for a in answers)
         for a in answers:
             self.counts["prompt_tokens"] += a.usage.get("prompt_tokens", 0)
             self.counts["completion_tokens"] += a.usage.get("completion_tokens", 0)

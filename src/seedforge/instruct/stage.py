@@ -23,8 +23,15 @@ def recipe(path: Path) -> tuple[Params, Instruct]:
     return params, params.instruct
 
 
-def asker(params: Params, sampling: OperatorSampling, cache: Path | None) -> tuple[Asker, Template]:
-    return Asker(operator_teacher(params, sampling), CallCache(cache)), load_template(sampling.template)
+def asker(
+    params: Params, sampling: OperatorSampling, cache: Path | None, profile: str | None = None
+) -> tuple[Asker, Template]:
+    if profile is not None and profile not in params.teachers:
+        raise SeedforgeError(
+            f"teachers.{profile}: no such teacher profile (named by instruct.distil.profile)"
+        )
+    teacher = operator_teacher(params, sampling, profile=profile)
+    return Asker(teacher, CallCache(cache)), load_template(sampling.template)
 
 
 def read_all(paths: list[Path]) -> list[InstructionRow]:
@@ -40,10 +47,23 @@ def read_all(paths: list[Path]) -> list[InstructionRow]:
 
 
 def write_outcome(
-    outcome: Outcome, out: Path, rejects: Path, metrics: Path, counts: dict[str, Any] | None = None
+    outcome: Outcome, out: Path, rejects: Path, metrics: Path, asker: Asker | None = None
 ) -> None:
+    """Write rows, rejects and metrics. A drop whose call failed its last attempt (the operator saw
+    an empty answer) is renamed `<operator>:call_failed:<cause>` with the server's message, so an
+    outage is told apart from a bad answer."""
+    errors = asker.errors if asker else {}
+    for r in outcome.rejects:
+        err = errors.get(r.get("call") or "")
+        if err is not None:
+            r["reason"] = f"{outcome.operator}:call_failed:{err['cause']}"
+            r["error"] = err["message"]
+            r.pop("raw", None)
     write_rows(out, outcome.rows)
     write_jsonl(rejects, outcome.sorted_rejects())
+    # Cache hits are logged, not kept: metrics depend on the inputs only, so a rerun from the
+    # cache writes the same bytes and stages that read them do not rerun.
+    counts = {k: v for k, v in asker.counts.items() if k != "cached"} if asker else None
     write_json(metrics, outcome.metrics(counts))
 
 
