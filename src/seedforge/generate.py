@@ -66,7 +66,8 @@ def plan(
         )
         for sample in range(samples):
             seed_ = call_seed(seed, iteration, row["id"], sample)
-            planned.append((row, Request.user(prompt, seed=seed_, sample=sample, schema=schema)))
+            meta = {"input": row["input"], "iteration": iteration}
+            planned.append((row, Request.user(prompt, seed=seed_, sample=sample, schema=schema, meta=meta)))
     return planned
 
 
