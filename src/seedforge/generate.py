@@ -66,7 +66,7 @@ def plan(
         )
         for sample in range(samples):
             seed_ = call_seed(seed, iteration, row["id"], sample)
-            meta = {"input": row["input"], "iteration": iteration}
+            meta = {"input": row["input"], "iteration": iteration, "k": k}
             planned.append((row, Request.user(prompt, seed=seed_, sample=sample, schema=schema, meta=meta)))
     return planned
 

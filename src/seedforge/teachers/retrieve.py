@@ -7,7 +7,7 @@ parse -> gates -> merge path takes it like any teacher's output.
 
 The backend searches by the parent's input, which `generate.plan` puts in `Request.meta` (not part
 of cache keys: the rendered prompt already names the parent). Iteration i, sample s of a parent
-gets the neighbours ranked `(i * samples + s) * k` onwards, so an example augmented again in a
+gets the neighbours ranked `(i * samples + s) * k` onwards (k: the profile's, else `loop.k`), so an example augmented again in a
 later iteration gets fresh neighbours rather than the ones the gates would now drop as duplicates.
 Pool rows whose input is in the seed, test or dev set are never returned (a test row would be
 leakage, a seed row a duplicate).
@@ -46,7 +46,7 @@ class RetrieveTeacher(Options):
     backend: Literal["retrieve"]
     pool: Pool
     model: str = DEFAULT_MODEL  # sentence-transformers encoder (alias, hub id or ./path)
-    k: int = Field(default=4, gt=0)  # pool examples returned per call
+    k: int | None = Field(default=None, gt=0)  # pool examples per call; None: loop.k
     task_info: str = "data/prepared/task.json"  # the bound task: field names and label set
     # Record files whose inputs are never returned (the prepared seed/test/dev splits).
     exclude: tuple[str, ...] = (
@@ -79,6 +79,7 @@ class RetrieveBackend(Teacher):
         self._task: Any = None
 
     def sampling(self) -> dict[str, Any]:
+        # loop.k (when k is unset) reaches the cache key through the prompt, which renders it
         return {"k": self.params.k, "model": self.params.model}
 
     def fingerprint(self) -> str:
@@ -140,6 +141,7 @@ class RetrieveBackend(Teacher):
             )
         self.load()
         p = self.params
-        window = (int(request.meta.get("iteration", 0)) * p.samples + request.sample) * p.k
-        found = self.neighbours(request.meta["input"], window, p.k)
+        k = p.k or int(request.meta.get("k", 4))
+        window = (int(request.meta.get("iteration", 0)) * p.samples + request.sample) * k
+        found = self.neighbours(request.meta["input"], window, k)
         return Generation(text=self._task.format_examples(found), finish_reason="stop")
