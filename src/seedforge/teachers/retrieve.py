@@ -7,8 +7,9 @@ parse -> gates -> merge path takes it like any teacher's output.
 
 The backend searches by the parent's input, which `generate.plan` puts in `Request.meta` (not part
 of cache keys: the rendered prompt already names the parent). Iteration i, sample s of a parent
-gets the neighbours ranked `(i * samples + s) * k` onwards (k: the profile's, else `loop.k`), so an example augmented again in a
-later iteration gets fresh neighbours rather than the ones the gates would now drop as duplicates.
+gets the neighbours ranked `(i * samples + s) * k` onwards (k: the profile's, else `loop.k`), so
+an example augmented again in a later iteration gets fresh neighbours rather than the ones the
+gates would now drop as duplicates.
 Pool rows whose input is in the seed, test or dev set are never returned (a test row would be
 leakage, a seed row a duplicate).
 """
