@@ -145,4 +145,5 @@ class RetrieveBackend(Teacher):
         k = p.k or int(request.meta.get("k", 4))
         window = (int(request.meta.get("iteration", 0)) * p.samples + request.sample) * k
         found = self.neighbours(request.meta["input"], window, k)
-        return Generation(text=self._task.format_examples(found), finish_reason="stop")
+        usage = {"prompt_tokens": 0, "completion_tokens": 0}  # retrieval spends no tokens
+        return Generation(text=self._task.format_examples(found), finish_reason="stop", usage=usage)
