@@ -82,6 +82,8 @@ def plan(
                 schema=schema,
                 prefill=rendered.prefill,
                 stop=rendered.stop,
+                # for backends that look the example up (retrieve); not part of the cache key
+                meta={"input": row["input"], "iteration": iteration, "k": k},
             )
             planned.append((row, req))
     return planned

@@ -100,3 +100,37 @@ def first_kept(n: int, pairs: list[tuple[int, int, float]]) -> dict[int, tuple[i
             i, s = max(kept, key=lambda p: (p[1], -p[0]))
             dropped[j] = (i, s)
     return dropped
+
+
+def top_k(queries: np.ndarray, keys: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each query row, its k most similar key rows, best first: (indices, cosines), each
+    (n, min(k, len(keys))). Ties go to the lower key index. Key blocks are merged as they come, so
+    memory stays one block x block matrix.
+
+    >>> q = np.array([[1, 0]], dtype=np.float32)
+    >>> keys = np.array([[0, 1], [0.8, 0.6], [1, 0]], dtype=np.float32)
+    >>> idx, score = top_k(q, keys, 2)
+    >>> idx.tolist(), score.astype(float).round(2).tolist()
+    ([[2, 1]], [[1.0, 0.8]])
+    """
+    n, k = len(queries), min(k, len(keys))
+    if n == 0 or k == 0:
+        return np.zeros((n, 0), dtype=np.int64), np.zeros((n, 0), dtype=np.float32)
+    kt = torch.from_numpy(np.ascontiguousarray(keys, dtype=np.float32))
+    out_i = np.zeros((n, k), dtype=np.int64)
+    out_s = np.zeros((n, k), dtype=np.float32)
+    for qs in range(0, n, QUERY_BLOCK):
+        q = torch.from_numpy(np.ascontiguousarray(queries[qs : qs + QUERY_BLOCK], dtype=np.float32))
+        best_s = torch.empty((len(q), 0))
+        best_i = torch.empty((len(q), 0), dtype=torch.int64)
+        for ks in range(0, len(kt), KEY_BLOCK):
+            sims = q @ kt[ks : ks + KEY_BLOCK].T
+            index = torch.arange(ks, ks + sims.shape[1]).expand(len(q), -1)
+            s = torch.cat([best_s, sims], dim=1)
+            i = torch.cat([best_i, index], dim=1)
+            # sort by (-score, index) so a tie keeps the lower key index
+            order = torch.from_numpy(np.lexsort((i.numpy(), -s.numpy()), axis=1)[:, :k].copy())
+            best_s, best_i = torch.gather(s, 1, order), torch.gather(i, 1, order)
+        out_i[qs : qs + len(q)] = best_i.numpy()
+        out_s[qs : qs + len(q)] = best_s.numpy()
+    return out_i, out_s

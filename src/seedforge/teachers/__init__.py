@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 # Importing a backend module registers it (the modules import nothing heavy at import time).
-from seedforge.teachers import llamacpp, openai_compat  # noqa: F401
+from seedforge.teachers import llamacpp, openai_compat, retrieve  # noqa: F401
 from seedforge.teachers.base import CallError, Generation, Options, Request, Teacher, call_key
 from seedforge.teachers.registry import BACKENDS
 

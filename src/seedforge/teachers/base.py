@@ -76,6 +76,10 @@ class Request:
     prefill: str = ""
     stop: tuple[str, ...] | None = None
     schema: dict[str, Any] | None = None  # JSON schema the output must follow (structured output)
+    # What the call is about, for backends that work from the data rather than the prompt (the
+    # `retrieve` teacher searches by the parent's input). Left out of `payload`: the prompt already
+    # renders the parent, so other backends' cache keys and call rows stay as they were.
+    meta: dict[str, Any] | None = None
 
     @classmethod
     def user(cls, prompt: str, seed: int, **kw: Any) -> Request:
