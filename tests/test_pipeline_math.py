@@ -78,5 +78,5 @@ def test_gsm8k_round_with_a_causal_student(tmp_path: Path) -> None:
     math = get_task("math")
     assert all(math.validate(Example(r.input, r.output)) == (True, "ok") for r in kept)
     f = read_json(project / "metrics" / "filter" / "0.json")
-    assert f["calls"] == len(wrong) and f["kept"] == len(kept)
+    assert f["calls"] == len(generations) and f["kept"] == len(kept)  # re-asks are calls too
     assert len(read_records(project / "data" / "iterations" / "1" / "dataset.jsonl")) == 12 + len(kept)
