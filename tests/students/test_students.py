@@ -181,9 +181,7 @@ def test_trained_student_is_byte_identical_across_paths_and_hash_seeds(tmp_path:
         params["students"]["minilm"]["epochs"] = 2
         (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}
-        out = subprocess.run(
-            ["dvc", "repro", "train"], cwd=project, capture_output=True, text=True, env=env
-        )
+        out = subprocess.run(["dvc", "repro", "train"], cwd=project, capture_output=True, text=True, env=env)
         assert out.returncode == 0, out.stdout + out.stderr
         folders.append(project / "models" / "student" / "0")
         lock_entries.append(yaml.safe_load((project / "dvc.lock").read_text())["stages"]["train"])
