@@ -53,8 +53,8 @@ def test_multiple_choice_round_with_the_minilm_student(tmp_path: Path) -> None:
     params["data"] = {
         "task": "multiple_choice",
         "template": "prompts/multiple_choice.jinja",
-        "seed": {"path": str(MC / "seed.jsonl"), **kw},
-        "test": {"path": str(MC / "test.jsonl"), **kw},
+        "seed": {"path": str(MC / "questions_seed.jsonl"), **kw},
+        "test": {"path": str(MC / "questions_held_out.jsonl"), **kw},
         "dev": None,
     }
     params["loop"].update(iterations=[0, 1], rounds=[{"i": 0, "next": 1}], k=2)

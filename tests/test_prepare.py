@@ -236,7 +236,11 @@ MC = REPO / "tests" / "data" / "mc"
 def test_multiple_choice_from_a_list_column_and_from_option_columns(tmp_path: Path) -> None:
     kw = {"input": "context", "output": "label", "options": "endings"}
     out = prepare(
-        Data(task="multiple_choice", seed=src(MC / "seed.jsonl", **kw), test=src(MC / "test.jsonl", **kw))
+        Data(
+            task="multiple_choice",
+            seed=src(MC / "questions_seed.jsonl", **kw),
+            test=src(MC / "questions_held_out.jsonl", **kw),
+        )
     )
     assert out.task.labels == ("A", "B", "C", "D") and out.labels == ["A", "B", "C", "D"]
     red = next(r for r in out.splits["seed"] if r.input.startswith("Which planet is known"))
@@ -253,7 +257,7 @@ def test_multiple_choice_from_a_list_column_and_from_option_columns(tmp_path: Pa
         Data(
             task="multiple_choice",
             seed=src(tmp_path / "seed.csv", **csv_kw),
-            test=src(MC / "test.jsonl", **kw),
+            test=src(MC / "questions_held_out.jsonl", **kw),
         )
     )
     assert {r.output for r in again.splits["seed"]} == {r.output for r in out.splits["seed"]}
