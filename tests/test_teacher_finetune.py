@@ -68,6 +68,7 @@ def test_stage_tunes_smollm2_and_llama_cpp_output_changes(tmp_path: Path) -> Non
         "dev": None,
     }
     # Few steps on short sequences at a high learning rate: enough to move greedy output.
+    params["teacher"] = "smollm2_tuned"  # the stage builds only for a teacher that reads its adapter
     params["teacher_finetune"].update(
         steps=3, batch_size=2, max_length=64, pairs=6, shots=2, learning_rate=0.01
     )
