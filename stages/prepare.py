@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from seedforge import stage
+from seedforge.embed import Encoder
 from seedforge.io import write_json, write_jsonl
 from seedforge.params import load_params
 from seedforge.prepare import prepare
@@ -14,9 +15,17 @@ def main() -> None:
     p.add_argument("--out", type=Path, required=True, help="folder for seed/test/dev.jsonl and task.json")
     p.add_argument("--dataset", type=Path, required=True, help="iteration 0's dataset (the seed set)")
     p.add_argument("--metrics", type=Path, required=True)
+    p.add_argument("--cache", type=Path, default=None, help="embedding cache folder")
     args = p.parse_args()
     params = load_params(args.params)
-    result = prepare(params.data, ngram=params.gates.leakage.ngram)
+    g = params.gates
+    # The same encoder and cache as the gates: the seed and test vectors embedded here are the
+    # ones filter@0 reads back, so this check costs the model load and little else.
+    encoder = Encoder(g.model, args.cache, g.device, g.batch_size)
+    try:
+        result = prepare(params.data, ngram=g.leakage.ngram, encoder=encoder, cosine=g.leakage.cosine)
+    finally:
+        encoder.close()
     for split, records in result.splits.items():
         write_records(args.out / f"{split}.jsonl", records)
     # Always written (empty without data.pool), so annotate has a fixed dependency.

