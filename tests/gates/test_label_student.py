@@ -237,3 +237,41 @@ def test_filter_stage_with_the_student_reference(students: dict, tmp_path: Path)
         json.loads((tmp_path / "filter.json").read_text())["rejected_by_reason"].get("label:student_disagree")
         is None
     )
+
+
+def test_causal_student_reference_agrees_or_not(tmp_path: Path) -> None:
+    """A tiny causal LM student (a real llama, trained here) answers by generating the label."""
+    from seedforge import tinylm
+    from seedforge.params import CausalStudent
+
+    weather = ["will it rain in paris tomorrow", "how cold is it in oslo", "is it sunny in rome today"]
+    music = ["play some jazz by miles davis", "put on my workout playlist", "play the new taylor swift song"]
+    seed = [Record.seed("classification", t, "GetWeather") for t in weather]
+    seed += [Record.seed("classification", t, "PlayMusic") for t in music]
+    texts = [TASK.student_prompt(r.input) + " " + r.output for r in seed]
+    tok = tinylm.train_tokenizer(texts, 400)
+    tinylm.save(tinylm.build_model(tok, tinylm.TinyConfig(context_length=64)), tok, tmp_path / "base")
+    profile = CausalStudent(
+        kind="causal",
+        model=str(tmp_path / "base"),
+        finetune="full",
+        epochs=60,
+        batch_size=6,
+        learning_rate=3e-3,
+        max_new_tokens=6,
+        device="cpu",
+    )
+    make_student("tiny", profile).train(seed, TASK, tmp_path / "student", seed=0)
+    flipped = [r.model_copy(update={"id": r.id + "-x", "output": SWAP[r.output]}) for r in seed]
+    kept, rejects = run_gates(seed + flipped, [StudentLabelCheck(tmp_path / "student", TASK, "cpu")])
+    kept_ids = {r.id for r in kept}
+    print(
+        f"\ncausal student kept {len(kept_ids & {r.id for r in seed})}/6 true, "
+        f"{len(kept_ids & {r.id for r in flipped})}/6 flipped labels"
+    )
+    # Memorised: each input's two labels split between kept and rejected.
+    assert sum(r.id in kept_ids for r in seed) >= 5 and sum(r.id in kept_ids for r in flipped) <= 1
+    assert all(r.gates["label_student"] == 1.0 for r in kept)  # no probabilities: agreement
+    assert all(r["reason"] == "label:student_disagree" and r["score"] == 0.0 for r in rejects)
+    by_id = {r.id: r for r in seed + flipped}
+    assert all(r["answer"] in (None, SWAP[by_id[r["id"]].output]) for r in rejects)
