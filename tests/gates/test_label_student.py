@@ -3,6 +3,7 @@
 Two MiniLM students learn the same sentences, one with the true labels and one with them swapped,
 so a gate that ignored its student could not keep the right labels under the first and reject
 them under the second. The kNN check, on the same seed sentences, disagrees with the swapped one.
+The filter stage test lives here to share those students; a tiny llama covers the causal kind.
 """
 
 from __future__ import annotations
