@@ -18,6 +18,9 @@ def main() -> None:
     p.add_argument("--dataset", type=Path, required=True, help="iteration i's dataset (for duplicates)")
     p.add_argument("--prepared", type=Path, required=True, help="task.json, seed/test/dev.jsonl")
     p.add_argument("--cache", type=Path, default=None, help="embedding cache folder")
+    p.add_argument(
+        "--student", type=Path, default=None, help="iteration i's student (gates.label.reference: student)"
+    )
     p.add_argument("--kept", type=Path, required=True)
     p.add_argument("--rejects", type=Path, required=True)
     p.add_argument("--metrics", type=Path, required=True)
@@ -33,6 +36,7 @@ def main() -> None:
         dataset=read_records(args.dataset),
         held_out={"test": split("test"), "dev": split("dev")},
         seed=split("seed"),
+        student=args.student,
     )
     kept, rejects, counts = gates.filter_calls(read_jsonl(args.generations), chain, task, args.iteration)
     # Logged, not a metric: it depends on the cache, and metrics depend only on the inputs.

@@ -242,7 +242,10 @@ class Leakage(Strict):
 
 class LabelCheck(Strict):
     enabled: bool = False
-    k: int = Field(default=5, gt=0)  # nearest seed examples that vote on the label
+    # Who judges the label: the k nearest seed examples (knn), or the current iteration's student
+    # (student: the model folder evaluate@i scored; its probability of the label is the score).
+    reference: Literal["knn", "student"] = "knn"
+    k: int = Field(default=5, gt=0)  # nearest seed examples that vote on the label (reference: knn)
 
 
 class Gates(Strict):

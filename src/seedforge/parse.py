@@ -16,7 +16,7 @@ from seedforge.tasks import Task
 
 # One shape for every dropped example or call, from parsing to the last gate (null where not
 # applicable), so rejects.jsonl can be read as one table.
-REJECT_FIELDS = ("reason", "call", "parent_id", "id", "input", "output", "matched_id", "score")
+REJECT_FIELDS = ("reason", "call", "parent_id", "id", "input", "output", "matched_id", "score", "answer")
 
 
 def reject_row(reason: str, **fields: Any) -> dict[str, Any]:

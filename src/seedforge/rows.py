@@ -118,7 +118,8 @@ class RejectRow(Row):
     """One thing that did not make it in: a candidate example, or a whole call (parse failures).
 
     Fields that do not apply are null: a parse failure has no `id`; only a gate that compares
-    against another row (duplicates, leakage) fills `matched_id` and `score`.
+    against another row (duplicates, leakage) fills `matched_id` and `score`; only the label check
+    fills `answer`, the label its reference classifier gave instead.
     """
 
     reason: str
@@ -129,3 +130,4 @@ class RejectRow(Row):
     output: str | None = None
     matched_id: str | None = None
     score: float | None = None
+    answer: str | None = None  # label check: the reference's label (kNN vote or the student's)

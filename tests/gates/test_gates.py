@@ -66,6 +66,7 @@ def test_failed_call_is_counted_not_parsed() -> None:
             "output": None,
             "matched_id": None,
             "score": None,
+            "answer": None,
         }
     ]
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from seedforge.embed import Encoder
 from seedforge.errors import SeedforgeError
 from seedforge.gates.base import KEEP, Gate, Verdict, run_gates
 from seedforge.gates.exact import ExactDuplicate
-from seedforge.gates.label import LabelCheck
+from seedforge.gates.label import LabelCheck, StudentLabelCheck
 from seedforge.gates.leakage import Leakage
 from seedforge.gates.near_duplicate import NearDuplicate
 from seedforge.gates.validate import TaskGate
@@ -33,6 +34,7 @@ __all__ = [
     "LabelCheck",
     "Leakage",
     "NearDuplicate",
+    "StudentLabelCheck",
     "TaskGate",
     "Verdict",
     "build_gates",
@@ -53,8 +55,13 @@ def build_gates(
     dataset: Sequence[Record],
     held_out: dict[str, Sequence[Record]],
     seed: Sequence[Record],
+    student: Path | None = None,
 ) -> list[Gate]:
-    """The gate chain that `settings` (params `gates:`) asks for, in the order they run."""
+    """The gate chain that `settings` (params `gates:`) asks for, in the order they run.
+
+    `student` is the current iteration's student folder, read only under
+    `gates.label.reference: student`.
+    """
     chain: list[Gate] = [
         TaskGate(task),
         # Leakage before duplicates: every copy of a test sentence is reported as a leak, rather
@@ -63,10 +70,21 @@ def build_gates(
         ExactDuplicate(r.id for r in dataset),
         NearDuplicate(dataset, encoder, settings.near_duplicate),
     ]
-    if settings.label.enabled:
+    label = settings.label
+    if label.enabled and label.reference == "knn":
         if task.labels is None:
             raise SeedforgeError(f"gates.label.enabled: the {task.name} task has no labels to check")
-        chain.append(LabelCheck(seed, encoder, settings.label.k))
+        chain.append(LabelCheck(seed, encoder, label.k))
+    elif label.enabled:
+        if task.labels is None:
+            raise SeedforgeError(
+                f"gates.label.reference: student: the {task.name} task has no labels for the student to check"
+            )
+        if student is None:
+            raise SeedforgeError(
+                "gates.label.reference: student: no student folder given (filter's --student)"
+            )
+        chain.append(StudentLabelCheck(student, task, settings.device))
     return chain
 
 

@@ -24,6 +24,7 @@ class Verdict:
     scores: dict[str, float] = field(default_factory=dict)
     matched_id: str | None = None
     score: float | None = None
+    answer: str | None = None  # label check: the label the reference classifier gave
 
     @property
     def keep(self) -> bool:
@@ -69,6 +70,7 @@ def run_gates(records: Sequence[Record], gates: Sequence[Gate]) -> tuple[list[Re
                     output=r.output,
                     matched_id=v.matched_id,
                     score=None if v.score is None else round(float(v.score), SCORE_DIGITS),
+                    answer=v.answer,
                 )
             )
         alive = survivors

@@ -1,15 +1,24 @@
-"""Label check: keep a generated example only if its k nearest seed examples mostly agree.
+"""Label check: keep a generated example only if a reference classifier agrees with its label.
 
-A weak teacher often writes a good input with the wrong label. The reference classifier here is
-k-nearest-neighbours over the seed set's embeddings: the candidate's label must be the (possibly
-tied) most common label among its k nearest seed examples. The share of the k that agree is kept
-on the record as `label_agreement`.
+A weak teacher often writes a good input with the wrong label. Two references (params
+`gates.label.reference`):
+
+- `knn` (`LabelCheck`): k-nearest-neighbours over the seed set's embeddings. The candidate's label
+  must be the (possibly tied) most common label among its k nearest seed examples; the share of
+  the k that agree is kept on the record as `label_agreement`.
+- `student` (`StudentLabelCheck`): the current iteration's student, the model evaluate@i scored.
+  Its predicted label must be the candidate's; its probability of the candidate's label (a
+  classifier's softmax; 1.0 or 0.0 for a causal student, which gives no probabilities) is kept
+  as `label_student`.
+
+A drop names the label the reference gave (`answer` in the reject row).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -17,6 +26,8 @@ import torch
 from seedforge.embed import Encoder
 from seedforge.gates.base import Verdict
 from seedforge.records import Record
+from seedforge.students import saved_student
+from seedforge.tasks import Task
 
 BLOCK = 4096
 
@@ -50,7 +61,46 @@ class LabelCheck:
             if votes[r.output] < max(votes.values()):
                 top = max(votes, key=lambda label: (votes[label], label))
                 matched = next(self.seed[i].id for i in row if self.seed[i].output == top)
-                verdicts.append(Verdict("label:disagree", scores, matched, agreement))
+                verdicts.append(Verdict("label:disagree", scores, matched, agreement, answer=top))
             else:
                 verdicts.append(Verdict(scores=scores))
+        return verdicts
+
+
+class StudentLabelCheck:
+    """The current iteration's student as the reference classifier (see the module docstring).
+
+    The model is loaded when the first batch arrives, from what its folder records
+    (`students.saved_student`), on the gates' device.
+    """
+
+    name = "label"
+
+    def __init__(self, model_dir: Path, task: Task, device: str = "auto") -> None:
+        self.student = saved_student(model_dir, device)
+        self.model_dir = Path(model_dir)
+        self.task = task
+
+    def filter_batch(self, records: Sequence[Record]) -> list[Verdict]:
+        if not records:
+            return []
+        inputs = [r.input for r in records]
+        wanted = [self.task.answer(r.output) or r.output for r in records]
+        probabilities = getattr(self.student, "probabilities", None)
+        if probabilities is not None:  # a classifier: its softmax over the label set
+            labels, probs = probabilities(self.model_dir, inputs)
+            answers = [labels[max(range(len(labels)), key=row.__getitem__)] for row in probs]
+            scores = [
+                row[labels.index(w)] if w in labels else 0.0 for row, w in zip(probs, wanted, strict=True)
+            ]
+        else:  # a causal LM: the label it generates, agreement only
+            answers = [self.task.answer(p) for p in self.student.predict(self.model_dir, inputs)]
+            scores = [float(a == w) for a, w in zip(answers, wanted, strict=True)]
+        verdicts = []
+        for answer, want, score in zip(answers, wanted, scores, strict=True):
+            kept = {"label_student": score}
+            if answer == want:
+                verdicts.append(Verdict(scores=kept))
+            else:
+                verdicts.append(Verdict("label:student_disagree", kept, score=score, answer=answer))
         return verdicts

@@ -50,7 +50,14 @@ class CausalBackend:
         if finetune.is_main_process():
             finetune.save(model, tokenizer, out_dir, p.model)
             write_json(
-                out_dir / "student.json", {"kind": "causal", "task": task.info(), "finetune": p.finetune}
+                out_dir / "student.json",
+                # max_new_tokens: what predicting needs besides the weights (`students.saved_student`).
+                {
+                    "kind": "causal",
+                    "task": task.info(),
+                    "finetune": p.finetune,
+                    "max_new_tokens": p.max_new_tokens,
+                },
             )
         return finetune.summary(losses)
 

@@ -91,11 +91,22 @@ class ClassifierBackend:
             finetune.save(model, tokenizer, out_dir, self.profile.model)
             write_json(
                 out_dir / "student.json",
-                {"kind": "classifier", "labels": list(labels), "finetune": self.profile.finetune},
+                {
+                    "kind": "classifier",
+                    "labels": list(labels),
+                    "finetune": self.profile.finetune,
+                    # What predicting needs besides the weights: see `students.saved_student`.
+                    "max_length": self.profile.max_length,
+                },
             )
         return finetune.summary(losses)
 
     def predict(self, model_dir: Path, inputs: Sequence[str]) -> list[str]:
+        labels, probs = self.probabilities(model_dir, inputs)
+        return [labels[max(range(len(labels)), key=row.__getitem__)] for row in probs]
+
+    def probabilities(self, model_dir: Path, inputs: Sequence[str]) -> tuple[list[str], list[list[float]]]:
+        """The label set and, per input, the softmax over it (for the label check's score)."""
         import torch
         from transformers import AutoModelForSequenceClassification
 
@@ -105,9 +116,10 @@ class ClassifierBackend:
         )
         device = finetune.pick_device(self.profile.device)
         model.to(device).eval()
-        out: list[str] = []
+        out: list[list[float]] = []
         with torch.no_grad():
             for batch in chunks(len(inputs), 64):
                 enc = self._encode(tokenizer, [inputs[i] for i in batch]).to(device)
-                out.extend(labels[i] for i in model(**enc).logits.argmax(-1).tolist())
-        return out
+                # float64: distinct float32 logits stay distinct, so the argmax is the logits' own.
+                out.extend(model(**enc).logits.double().softmax(-1).tolist())
+        return labels, out
