@@ -18,7 +18,9 @@ def main() -> None:
     p.add_argument("--iteration", type=int, required=True)
     p.add_argument("--selected", type=Path, required=True, help="round i's selected seed examples")
     p.add_argument("--prepared", type=Path, required=True, help="task.json, seed.jsonl, pool.jsonl")
-    p.add_argument("--dataset", type=Path, required=True, help="iteration i's dataset (skipped inputs, duplicates)")
+    p.add_argument(
+        "--dataset", type=Path, required=True, help="iteration i's dataset (skipped inputs, duplicates)"
+    )
     p.add_argument("--cache", type=Path, default=None, help="embedding cache folder")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--rejects", type=Path, required=True)

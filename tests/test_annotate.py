@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from collections import Counter
 import sys
 from pathlib import Path
 
@@ -12,7 +13,8 @@ import yaml
 
 from seedforge.embed import Encoder
 from seedforge.io import read_json, read_jsonl, write_jsonl
-from seedforge.records import read_records
+from seedforge.parse import REJECT_FIELDS
+from seedforge.records import read_records, record_id
 from tests.conftest import copy_project, dvc, shared
 
 TSV = {"header": False, "columns": ["label", "sentence"], "input": "sentence"}
@@ -97,7 +99,9 @@ def test_annotate_labels_the_pool_rows_nearest_the_wrong_seeds_without_reading_l
     assert all(r.origin == "annotated" and r.iteration == 1 for r in kept)
     assert all(r.teacher and r.teacher.profile == "smollm2" for r in kept)
     assert all(r.output in ("Negative", "Positive") and r.gates["probability"] >= 0.55 for r in kept)
-    assert all(r["reason"] == "unsure" and r["score"] < 0.55 for r in rejects)
+    assert all(r["score"] < 0.55 for r in rejects if r["reason"] == "unsure")
+    # the rest were dropped by filter@i's gates (SST-2's train split holds near-copies of its phrases)
+    assert metrics["rejected_by_reason"] == dict(sorted(Counter(r["reason"] for r in rejects).items()))
 
     # Each annotated input is one of the 3 pool inputs nearest its parent (checked by brute force).
     selected = {r["id"]: r["input"] for r in read_jsonl(it / "selected.jsonl")}
@@ -147,3 +151,73 @@ def test_targeted_annotation_in_the_loop_with_the_tuned_teacher(tmp_path: Path) 
     assert all("+lora:" in r.teacher.model for r in annotated if r.teacher)  # the adapter's hash
     merged = {r.id for r in read_records(project / "data/iterations/1/dataset.jsonl")}
     assert {r.id for r in annotated} <= merged
+
+
+@pytest.mark.slow
+def test_annotated_pool_rows_pass_the_gates(tmp_path: Path) -> None:
+    """A pool holding a test sentence (verbatim, as a hand-edited pool.jsonl would; and in other
+    case and punctuation, which prepare's exact check misses) and a near-copy of a seed row:
+    annotate@i labels them, then drops them with the row they match, next to its unsure rejects."""
+    train = shared("sst2", "train.tsv").read_text(encoding="utf-8").splitlines()
+    test_line = shared("sst2", "test.tsv").read_text(encoding="utf-8").splitlines()[0]
+    test_text = test_line.split("\t", 1)[1]  # no movement , no yuks , not much of anything .
+    near_seed = "A flawed, but engrossing thriller."  # seed row 3: a flawed but engrossing thriller .
+    fresh = [line.split("\t", 1)[1] for line in train[5000:5002]]
+    pool_src = tmp_path / "pool.tsv"
+    pool_src.write_text(
+        "".join(f"x\t{t}\n" for t in ["NO MOVEMENT, NO YUKS, NOT MUCH OF ANYTHING!", near_seed, *fresh]),
+        encoding="utf-8",
+    )
+    project = sst2_project(tmp_path / "p", pool_src, teacher="smollm2", per_example=5, shots=1, threshold=0.0)
+    stage(project, "prepare", "--out", "data/prepared", "--dataset", "data/iterations/0/dataset.jsonl",
+          "--metrics", "metrics/prepare.json")  # fmt: skip
+    prepared = project / "data/prepared"
+    pool = read_jsonl(prepared / "pool.jsonl")
+    assert len(pool) == 4
+    seed = {r.input: r for r in read_records(prepared / "seed.jsonl")}
+    task = next(iter(seed.values())).task
+    write_jsonl(prepared / "pool.jsonl", [*pool, {"id": record_id(task, test_text, ""), "input": test_text}])
+    test = {r.input: r for r in read_records(prepared / "test.jsonl")}
+    parent = seed["a flawed but engrossing thriller ."]
+    other = seed[train[0].split("\t", 1)[1]]
+    it = project / "data/iterations/0"
+    write_jsonl(
+        it / "selected.jsonl", [{"id": r.id, "input": r.input, "output": r.output} for r in (parent, other)]
+    )
+    stage(project, "annotate", "--iteration", "0", "--selected", str(it / "selected.jsonl"), "--prepared",
+          "data/prepared", "--dataset", str(it / "dataset.jsonl"), "--out", str(it / "annotated.jsonl"),
+          "--rejects", str(it / "annotate_rejects.jsonl"), "--metrics", "metrics/annotate/0.json")  # fmt: skip
+
+    rejects = {r["input"]: r for r in read_jsonl(it / "annotate_rejects.jsonl")}
+    leaked = test[test_text].id
+    for text in (test_text, "NO MOVEMENT, NO YUKS, NOT MUCH OF ANYTHING!"):
+        assert (rejects[text]["reason"], rejects[text]["matched_id"]) == ("leak:test:ngram", leaked)
+    assert (rejects[near_seed]["reason"], rejects[near_seed]["matched_id"]) == (
+        "near_duplicate:dataset",
+        parent.id,
+    )
+    assert rejects[near_seed]["parent_id"] == parent.id and rejects[near_seed]["score"] >= 0.95
+    assert all(
+        set(r) == set(REJECT_FIELDS) and r["output"] in ("Negative", "Positive") for r in rejects.values()
+    )
+    kept = read_records(it / "annotated.jsonl")
+    assert sorted(r.input for r in kept) == sorted(fresh)
+    assert all(r.origin == "annotated" and {"probability", "leak_cosine_test"} <= set(r.gates) for r in kept)
+    metrics = read_json(project / "metrics/annotate/0.json")
+    assert metrics["pool_candidates"] == metrics["labelled"] == 5 and metrics["annotated"] == 2
+    assert metrics["rejected_by_reason"] == {"leak:test:ngram": 2, "near_duplicate:dataset": 1}
+
+
+def test_without_a_pool_annotate_loads_no_model(tmp_path: Path) -> None:
+    """No data.pool: empty outputs, and an encoder that could not load is never asked for."""
+    project = copy_project(tmp_path)
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    assert params["data"].get("pool") is None
+    params["gates"]["model"] = "./models/no-such-encoder"
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    it = project / "data/iterations/0"
+    stage(project, "annotate", "--iteration", "0", "--selected", str(it / "missing.jsonl"), "--prepared",
+          "data/prepared", "--dataset", str(it / "missing.jsonl"), "--out", str(it / "annotated.jsonl"),
+          "--rejects", str(it / "annotate_rejects.jsonl"), "--metrics", "metrics/annotate/0.json")  # fmt: skip
+    assert (it / "annotated.jsonl").read_bytes() == (it / "annotate_rejects.jsonl").read_bytes() == b""
+    assert read_json(project / "metrics/annotate/0.json") == {"iteration": 0, "enabled": False}

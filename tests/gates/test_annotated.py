@@ -29,9 +29,11 @@ def encoder(tmp_path_factory: pytest.TempPathFactory) -> Encoder:
 
 @pytest.fixture(scope="module")
 def sst2() -> dict[str, list[Record]]:
-    rows = lambda name, n: [  # noqa: E731
-        Record.seed(TASK.name, text, label) for label, text in read_tsv_texts(shared("sst2", name))[:n]
-    ]
+    rows = (
+        lambda name, n: [  # noqa: E731
+            Record.seed(TASK.name, text, label) for label, text in read_tsv_texts(shared("sst2", name))[:n]
+        ]
+    )
     return {"seed": rows("train.tsv", 40), "test": rows("test.tsv", 200), "dev": rows("dev.tsv", 100)}
 
 
@@ -78,7 +80,9 @@ def test_test_copies_and_dataset_near_copies_are_dropped_with_the_row_they_match
     batch = [annotated(t, "Positive", parent) for t in [*leaks, *near, *fresh_texts]]
     batch.append(annotated(fresh_texts[0], "Positive", parent))  # the pool held it twice
     batch.append(annotated("an input", "Neutral", parent))  # a label outside the set
-    unsure = RejectRow(reason="unsure", parent_id=parent.id, id="u1", input="meh", output="Negative", score=0.51)
+    unsure = RejectRow(
+        reason="unsure", parent_id=parent.id, id="u1", input="meh", output="Negative", score=0.51
+    )
 
     kept, rejects, counts = gate_records(batch, chain(encoder, sst2), [unsure.model_dump()])
 
@@ -94,7 +98,7 @@ def test_test_copies_and_dataset_near_copies_are_dropped_with_the_row_they_match
         assert by_input[text]["reason"].startswith(f"leak:{split}:"), by_input[text]
         assert by_input[text]["matched_id"] == source.id
         assert by_input[text]["parent_id"] == parent.id and by_input[text]["call"] is None
-    (text, row), = near.items()
+    ((text, row),) = near.items()
     assert by_input[text]["reason"] == "near_duplicate:dataset" and by_input[text]["matched_id"] == row.id
     assert by_input[text]["score"] >= 0.95
     assert by_input["an input"]["reason"] == "invalid:label_not_in_set"
@@ -102,7 +106,9 @@ def test_test_copies_and_dataset_near_copies_are_dropped_with_the_row_they_match
     duplicate = [r for r in rejects if r["input"] == fresh_texts[0]]
     assert [r["reason"] for r in duplicate] == ["duplicate:batch"]
     assert all(tuple(r) == REJECT_FIELDS for r in rejects)  # the one reject shape
-    assert rejects == sorted(rejects, key=lambda r: (r["call"] or "", r["reason"], r["id"] or "", r["matched_id"] or ""))
+    assert rejects == sorted(
+        rejects, key=lambda r: (r["call"] or "", r["reason"], r["id"] or "", r["matched_id"] or "")
+    )
     assert counts == {
         "kept": len(fresh_texts),
         "rejected": len(rejects),
