@@ -56,8 +56,8 @@ def main() -> None:
             teacher = make_teacher(settings.teacher, params.teachers[settings.teacher])
             if not hasattr(teacher, "score"):
                 raise SeedforgeError(
-                    f"annotate.teacher: profile {settings.teacher!r} ({teacher.backend}) cannot score labels; "
-                    "use a llamacpp profile"
+                    f"annotate.teacher: profile {settings.teacher!r} ({teacher.backend}) cannot score "
+                    "labels; use a llamacpp profile"
                 )
             ref = TeacherRef(profile=teacher.profile, backend=teacher.backend, model=teacher.model_ref())
             seed = read_records(args.prepared / "seed.jsonl")

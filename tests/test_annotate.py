@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import subprocess
-from collections import Counter
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +41,18 @@ def stage(project: Path, name: str, *args: str) -> None:
     assert out.returncode == 0, out.stderr
 
 
+def annotate(project: Path, selected: Path, dataset: Path) -> None:
+    """annotate@0 over data/prepared, writing where dvc.yaml says."""
+    it = project / "data/iterations/0"
+    stage(
+        project,
+        "annotate",
+        *("--iteration", "0", "--prepared", "data/prepared", "--selected", str(selected)),
+        *("--dataset", str(dataset), "--out", str(it / "annotated.jsonl")),
+        *("--rejects", str(it / "annotate_rejects.jsonl"), "--metrics", "metrics/annotate/0.json"),
+    )
+
+
 def prepare_and_annotate(project: Path) -> Path:
     stage(
         project,
@@ -58,24 +70,7 @@ def prepare_and_annotate(project: Path) -> Path:
     rows = [{"id": r["id"], "input": r["input"], "output": r["output"], "prediction": "x"} for r in wrong]
     it = project / "data/iterations/0"
     write_jsonl(it / "selected.jsonl", rows)
-    stage(
-        project,
-        "annotate",
-        "--iteration",
-        "0",
-        "--selected",
-        str(it / "selected.jsonl"),
-        "--prepared",
-        "data/prepared",
-        "--dataset",
-        str(it / "dataset.jsonl"),
-        "--out",
-        str(it / "annotated.jsonl"),
-        "--rejects",
-        str(it / "annotate_rejects.jsonl"),
-        "--metrics",
-        "metrics/annotate/0.json",
-    )
+    annotate(project, it / "selected.jsonl", it / "dataset.jsonl")
     return it
 
 
@@ -184,9 +179,7 @@ def test_annotated_pool_rows_pass_the_gates(tmp_path: Path) -> None:
     write_jsonl(
         it / "selected.jsonl", [{"id": r.id, "input": r.input, "output": r.output} for r in (parent, other)]
     )
-    stage(project, "annotate", "--iteration", "0", "--selected", str(it / "selected.jsonl"), "--prepared",
-          "data/prepared", "--dataset", str(it / "dataset.jsonl"), "--out", str(it / "annotated.jsonl"),
-          "--rejects", str(it / "annotate_rejects.jsonl"), "--metrics", "metrics/annotate/0.json")  # fmt: skip
+    annotate(project, it / "selected.jsonl", it / "dataset.jsonl")
 
     rejects = {r["input"]: r for r in read_jsonl(it / "annotate_rejects.jsonl")}
     leaked = test[test_text].id
@@ -216,8 +209,6 @@ def test_without_a_pool_annotate_loads_no_model(tmp_path: Path) -> None:
     params["gates"]["model"] = "./models/no-such-encoder"
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     it = project / "data/iterations/0"
-    stage(project, "annotate", "--iteration", "0", "--selected", str(it / "missing.jsonl"), "--prepared",
-          "data/prepared", "--dataset", str(it / "missing.jsonl"), "--out", str(it / "annotated.jsonl"),
-          "--rejects", str(it / "annotate_rejects.jsonl"), "--metrics", "metrics/annotate/0.json")  # fmt: skip
+    annotate(project, it / "missing.jsonl", it / "missing.jsonl")
     assert (it / "annotated.jsonl").read_bytes() == (it / "annotate_rejects.jsonl").read_bytes() == b""
     assert read_json(project / "metrics/annotate/0.json") == {"iteration": 0, "enabled": False}

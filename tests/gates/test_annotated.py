@@ -29,11 +29,9 @@ def encoder(tmp_path_factory: pytest.TempPathFactory) -> Encoder:
 
 @pytest.fixture(scope="module")
 def sst2() -> dict[str, list[Record]]:
-    rows = (
-        lambda name, n: [  # noqa: E731
-            Record.seed(TASK.name, text, label) for label, text in read_tsv_texts(shared("sst2", name))[:n]
-        ]
-    )
+    def rows(name: str, n: int) -> list[Record]:
+        return [Record.seed(TASK.name, t, label) for label, t in read_tsv_texts(shared("sst2", name))[:n]]
+
     return {"seed": rows("train.tsv", 40), "test": rows("test.tsv", 200), "dev": rows("dev.tsv", 100)}
 
 
