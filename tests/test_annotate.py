@@ -14,8 +14,8 @@ import yaml
 from seedforge.embed import Encoder
 from seedforge.io import read_json, read_jsonl, write_jsonl
 from seedforge.parse import REJECT_FIELDS
-from seedforge.records import read_records, record_id
-from tests.conftest import copy_project, dvc, shared
+from seedforge.records import Record, read_records, record_id, write_records
+from tests.conftest import REPO, copy_project, dvc, shared
 
 TSV = {"header": False, "columns": ["label", "sentence"], "input": "sentence"}
 
@@ -212,3 +212,38 @@ def test_without_a_pool_annotate_loads_no_model(tmp_path: Path) -> None:
     annotate(project, it / "missing.jsonl", it / "missing.jsonl")
     assert (it / "annotated.jsonl").read_bytes() == (it / "annotate_rejects.jsonl").read_bytes() == b""
     assert read_json(project / "metrics/annotate/0.json") == {"iteration": 0, "enabled": False}
+
+
+def test_merge_drops_annotated_rows_a_kept_generated_row_holds(tmp_path: Path) -> None:
+    """filter@i and annotate@i gate against the dataset, not each other: merge@i settles overlaps."""
+    seed = Record.seed("classification", "a flawed but engrossing thriller .", "Positive")
+    gen = lambda text, label: Record.seed("classification", text, label).model_copy(  # noqa: E731
+        update={"origin": "generated", "iteration": 1, "parent_id": seed.id}
+    )
+    pool = lambda text, label: gen(text, label).model_copy(update={"origin": "annotated"})  # noqa: E731
+    kept = [gen("the plot is a mess", "Negative"), gen("a gem of a film", "Positive")]
+    annotated = [
+        pool("the plot is a mess", "Positive"),
+        pool("a gem of a film", "Positive"),
+        pool("dull", "Negative"),
+    ]
+    files = {"dataset": [seed], "kept": kept, "annotated": annotated}
+    for name, rows in files.items():
+        write_records(tmp_path / f"{name}.jsonl", rows)
+    files["out"] = []
+    out = subprocess.run(
+        [sys.executable, "-m", "stages.merge", *(f"--{n}={tmp_path / n}.jsonl" for n in files)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    merged = read_records(tmp_path / "out.jsonl")
+    # same input under another label, and the very same example: the generated rows stay
+    assert sorted((r.input, r.origin) for r in merged) == [
+        ("a flawed but engrossing thriller .", "seed"),
+        ("a gem of a film", "generated"),
+        ("dull", "annotated"),
+        ("the plot is a mess", "generated"),
+    ]
+    assert "dropped 2 annotated rows" in out.stderr
