@@ -1,4 +1,4 @@
-"""A small run folder, built by hand, whose round 0 annotated pool rows (real SST-2 sentences).
+"""A small run folder, built by hand, in which round 0 annotated pool rows (real SST-2 sentences).
 
 It has what the loop writes for one round with data.pool: the prepared seed, test and pool files,
 round 0's predictions and selection, annotate@0's annotated rows and rejects, and iteration 1's
@@ -35,6 +35,7 @@ class AnnotatedRun:
 
 
 def annotated_row(text: str, label: str, parent: Record, probability: float) -> Record:
+    """A row as annotate@0 keeps it: `annotate.label`'s scores plus those the gates attached."""
     return Record(
         id=record_id(TASK, text, label),
         task=TASK,

@@ -12,14 +12,15 @@ from seedforge.embed import Encoder
 from seedforge.gates import build_gates, count_reasons, gate_records
 from seedforge.params import Gates, LabelCheck
 from seedforge.parse import REJECT_FIELDS
-from seedforge.records import Record, TeacherRef, record_id
+from seedforge.records import Record
 from seedforge.rows import RejectRow
 from seedforge.tasks import get_task
+from tests.annotated_run import TEACHER
+from tests.annotated_run import annotated_row as annotated
 from tests.conftest import shared
 from tests.gates.planted import case_punct, read_tsv_texts, words_changed
 
 TASK = get_task("classification").with_labels(["Negative", "Positive"])
-TEACHER = TeacherRef(profile="smollm2_tuned", backend="llamacpp", model="smollm2.gguf+lora:0123")
 
 
 @pytest.fixture(scope="module")
@@ -33,21 +34,6 @@ def sst2() -> dict[str, list[Record]]:
         return [Record.seed(TASK.name, t, label) for label, t in read_tsv_texts(shared("sst2", name))[:n]]
 
     return {"seed": rows("train.tsv", 40), "test": rows("test.tsv", 200), "dev": rows("dev.tsv", 100)}
-
-
-def annotated(text: str, label: str, parent: Record, probability: float = 0.9) -> Record:
-    """A row as `annotate.label` writes it."""
-    return Record(
-        id=record_id(TASK.name, text, label),
-        task=TASK.name,
-        input=text,
-        output=label,
-        origin="annotated",
-        iteration=1,
-        parent_id=parent.id,
-        teacher=TEACHER,
-        gates={"probability": probability, "pool_cosine": 0.71},
-    )
 
 
 def chain(encoder: Encoder, sst2: dict[str, list[Record]], settings: Gates | None = None) -> list:
@@ -75,9 +61,9 @@ def test_test_copies_and_dataset_near_copies_are_dropped_with_the_row_they_match
     }
     near = {"A flawed, but engrossing thriller.": next(r for r in seed if r.input.startswith("a flawed but"))}
     fresh_texts = [text for _, text in read_tsv_texts(shared("sst2", "train.tsv"))[5000:5004]]
-    batch = [annotated(t, "Positive", parent) for t in [*leaks, *near, *fresh_texts]]
-    batch.append(annotated(fresh_texts[0], "Positive", parent))  # the pool held it twice
-    batch.append(annotated("an input", "Neutral", parent))  # a label outside the set
+    batch = [annotated(t, "Positive", parent, 0.9) for t in [*leaks, *near, *fresh_texts]]
+    batch.append(annotated(fresh_texts[0], "Positive", parent, 0.9))  # the pool held it twice
+    batch.append(annotated("an input", "Neutral", parent, 0.9))  # a label outside the set
     unsure = RejectRow(
         reason="unsure", parent_id=parent.id, id="u1", input="meh", output="Negative", score=0.51
     )
@@ -87,7 +73,7 @@ def test_test_copies_and_dataset_near_copies_are_dropped_with_the_row_they_match
     assert [r.input for r in kept] == fresh_texts
     for r in kept:  # annotate's scores stay beside the gates' own
         assert r.origin == "annotated" and r.teacher == TEACHER and r.parent_id == parent.id
-        assert r.gates["probability"] == 0.9 and r.gates["pool_cosine"] == 0.71
+        assert r.gates["probability"] == 0.9 and r.gates["pool_cosine"] == 0.64
         assert {"leak_cosine_test", "leak_cosine_dev", "near_duplicate"} <= set(r.gates)
         assert r.gates["near_duplicate"] < 0.95 and r.gates["leak_cosine_test"] < 0.9
     by_input = {r["input"]: r for r in rejects}
