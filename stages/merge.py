@@ -1,4 +1,4 @@
-"""merge@i: iteration i+1's dataset is iteration i's dataset plus the examples kept in round i."""
+"""merge@i: iteration i+1's dataset is iteration i's plus the examples kept and annotated in round i."""
 
 import logging
 from pathlib import Path
