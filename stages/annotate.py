@@ -1,13 +1,15 @@
 """annotate@i: label the pool inputs nearest the seed examples the student got wrong (DAFTT)."""
 
 from pathlib import Path
+from typing import Any
 
-from seedforge import annotate, stage
+from seedforge import annotate, gates, stage
 from seedforge.embed import Encoder
 from seedforge.errors import SeedforgeError
 from seedforge.io import read_jsonl, write_json, write_rows
 from seedforge.params import load_params
-from seedforge.records import TeacherRef, read_records, write_records
+from seedforge.records import Record, TeacherRef, read_records, write_records
+from seedforge.rows import RejectRow
 from seedforge.teachers import make_teacher
 
 
@@ -16,7 +18,9 @@ def main() -> None:
     p.add_argument("--iteration", type=int, required=True)
     p.add_argument("--selected", type=Path, required=True, help="round i's selected seed examples")
     p.add_argument("--prepared", type=Path, required=True, help="task.json, seed.jsonl, pool.jsonl")
-    p.add_argument("--dataset", type=Path, required=True, help="iteration i's dataset (inputs to skip)")
+    p.add_argument(
+        "--dataset", type=Path, required=True, help="iteration i's dataset (skipped inputs, duplicates)"
+    )
     p.add_argument("--cache", type=Path, default=None, help="embedding cache folder")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--rejects", type=Path, required=True)
@@ -25,7 +29,8 @@ def main() -> None:
     params = load_params(args.params)
     settings = params.annotate
     counts = {"iteration": args.iteration, "enabled": params.annotating}
-    kept, rejects = [], []
+    kept: list[Record] = []
+    rejects: list[dict[str, Any]] = []
     # The pool file holds ids and inputs only: prepare never writes a pool label.
     pool = read_jsonl(args.prepared / "pool.jsonl") if params.annotating else []
     selected = read_jsonl(args.selected) if pool else []
@@ -34,36 +39,45 @@ def main() -> None:
         labels = list(task.labels) if task.labels is not None else None
         if labels is None:
             raise SeedforgeError(f"data.pool: annotate labels classification pools only (task {task.name!r})")
-        have = {r.input for r in read_records(args.dataset)}
-        pool = [r for r in pool if r["input"] not in have]
+        dataset = read_records(args.dataset)
+        have = {r.input for r in dataset}
+        fresh = [r for r in pool if r["input"] not in have]
+        counts["pool_in_dataset"] = len(pool) - len(fresh)
         g = params.gates
         encoder = Encoder(g.model, args.cache, g.device, g.batch_size)
         try:
             picked = annotate.targets(
                 selected,
                 encoder.encode([r["input"] for r in selected]),
-                pool,
-                encoder.encode([r["input"] for r in pool]),
+                fresh,
+                encoder.encode([r["input"] for r in fresh]),
                 settings.per_example,
             )
+            teacher = make_teacher(settings.teacher, params.teachers[settings.teacher])
+            if not hasattr(teacher, "score"):
+                raise SeedforgeError(
+                    f"annotate.teacher: profile {settings.teacher!r} ({teacher.backend}) cannot score "
+                    "labels; use a llamacpp profile"
+                )
+            ref = TeacherRef(profile=teacher.profile, backend=teacher.backend, model=teacher.model_ref())
+            seed = read_records(args.prepared / "seed.jsonl")
+            shown = annotate.demonstrations(seed, labels, settings.shots, params.seed)
+            labelled, unsure = annotate.label(
+                teacher, task, labels, shown, picked, settings.threshold, args.iteration, ref
+            )
+            # The same chain as filter@i's: a pool may hold a test sentence (in other case or
+            # punctuation than prepare's exact check sees) or a near-copy of a dataset row.
+            split = lambda name: read_records(args.prepared / f"{name}.jsonl")  # noqa: E731
+            chain = gates.build_gates(
+                g, encoder, task, dataset, held_out={"test": split("test"), "dev": split("dev")}, seed=seed
+            )
+            kept, rejects, gated = gates.gate_records(labelled, chain, [r.model_dump() for r in unsure])
         finally:
             encoder.close()
-        teacher = make_teacher(settings.teacher, params.teachers[settings.teacher])
-        if not hasattr(teacher, "score"):
-            raise SeedforgeError(
-                f"annotate.teacher: profile {settings.teacher!r} ({teacher.backend}) cannot score labels; "
-                "use a llamacpp profile"
-            )
-        ref = TeacherRef(profile=teacher.profile, backend=teacher.backend, model=teacher.model_ref())
-        shown = annotate.demonstrations(
-            read_records(args.prepared / "seed.jsonl"), labels, settings.shots, params.seed
-        )
-        kept, rejects = annotate.label(
-            teacher, task, labels, shown, picked, settings.threshold, args.iteration, ref
-        )
-        counts |= {"pool_candidates": len(picked), "annotated": len(kept), "rejected_unsure": len(rejects)}
+        counts |= {"pool_candidates": len(picked), "labelled": len(labelled), "annotated": len(kept)}
+        counts |= {k: gated[k] for k in ("rejected", "rejected_by_reason")}
     write_records(args.out, kept)
-    write_rows(args.rejects, rejects)
+    write_rows(args.rejects, [RejectRow.model_validate(r) for r in rejects])  # one shape for all reasons
     write_json(args.metrics, counts)
 
 

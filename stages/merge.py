@@ -1,8 +1,9 @@
-"""merge@i: iteration i+1's dataset is iteration i's dataset plus the examples kept in round i."""
+"""merge@i: iteration i+1's dataset is iteration i's plus the examples kept and annotated in round i."""
 
+import logging
 from pathlib import Path
 
-from seedforge import stage
+from seedforge import annotate, stage
 from seedforge.errors import SeedforgeError
 from seedforge.params import load_params
 from seedforge.records import read_records, write_records
@@ -17,14 +18,23 @@ def main() -> None:
     args = p.parse_args()
     load_params(args.params)
     merged = {r.id: r for r in read_records(args.dataset)}
-    for record in read_records(args.kept):
+    kept = read_records(args.kept)
+    for record in kept:
         if record.id in merged:  # filter removes these; a clash means the files were edited by hand
             raise SeedforgeError(f"{args.kept}: record {record.id} is already in {args.dataset}")
         merged[record.id] = record
-    # Annotated pool inputs are not in the dataset (annotate skips those); one the teacher also
-    # happened to generate is the same record (same content, same id): keep the generated one.
-    for record in read_records(args.annotated) if args.annotated is not None else []:
-        merged.setdefault(record.id, record)
+    # Annotated pool rows passed the same gates against the same dataset, but not against the
+    # generated rows kept beside them: one with the same id or input as those is dropped here.
+    annotated = read_records(args.annotated) if args.annotated is not None else []
+    fresh = annotate.unique_against(annotated, kept)
+    for record in fresh:
+        if record.id in merged:
+            raise SeedforgeError(f"{args.annotated}: record {record.id} is already in {args.dataset}")
+        merged[record.id] = record
+    if len(fresh) < len(annotated):
+        logging.getLogger("merge").info(
+            "dropped %d annotated rows already among the kept generated ones", len(annotated) - len(fresh)
+        )
     write_records(args.out, merged.values())
 
 

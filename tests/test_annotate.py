@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +13,9 @@ import yaml
 
 from seedforge.embed import Encoder
 from seedforge.io import read_json, read_jsonl, write_jsonl
-from seedforge.records import read_records
-from tests.conftest import copy_project, dvc, shared
+from seedforge.parse import REJECT_FIELDS
+from seedforge.records import Record, read_records, record_id, write_records
+from tests.conftest import REPO, copy_project, dvc, shared
 
 TSV = {"header": False, "columns": ["label", "sentence"], "input": "sentence"}
 
@@ -39,6 +41,18 @@ def stage(project: Path, name: str, *args: str) -> None:
     assert out.returncode == 0, out.stderr
 
 
+def annotate(project: Path, selected: Path, dataset: Path) -> None:
+    """annotate@0 over data/prepared, writing where dvc.yaml says."""
+    it = project / "data/iterations/0"
+    stage(
+        project,
+        "annotate",
+        *("--iteration", "0", "--prepared", "data/prepared", "--selected", str(selected)),
+        *("--dataset", str(dataset), "--out", str(it / "annotated.jsonl")),
+        *("--rejects", str(it / "annotate_rejects.jsonl"), "--metrics", "metrics/annotate/0.json"),
+    )
+
+
 def prepare_and_annotate(project: Path) -> Path:
     stage(
         project,
@@ -56,24 +70,7 @@ def prepare_and_annotate(project: Path) -> Path:
     rows = [{"id": r["id"], "input": r["input"], "output": r["output"], "prediction": "x"} for r in wrong]
     it = project / "data/iterations/0"
     write_jsonl(it / "selected.jsonl", rows)
-    stage(
-        project,
-        "annotate",
-        "--iteration",
-        "0",
-        "--selected",
-        str(it / "selected.jsonl"),
-        "--prepared",
-        "data/prepared",
-        "--dataset",
-        str(it / "dataset.jsonl"),
-        "--out",
-        str(it / "annotated.jsonl"),
-        "--rejects",
-        str(it / "annotate_rejects.jsonl"),
-        "--metrics",
-        "metrics/annotate/0.json",
-    )
+    annotate(project, it / "selected.jsonl", it / "dataset.jsonl")
     return it
 
 
@@ -97,7 +94,9 @@ def test_annotate_labels_the_pool_rows_nearest_the_wrong_seeds_without_reading_l
     assert all(r.origin == "annotated" and r.iteration == 1 for r in kept)
     assert all(r.teacher and r.teacher.profile == "smollm2" for r in kept)
     assert all(r.output in ("Negative", "Positive") and r.gates["probability"] >= 0.55 for r in kept)
-    assert all(r["reason"] == "unsure" and r["score"] < 0.55 for r in rejects)
+    assert all(r["score"] < 0.55 for r in rejects if r["reason"] == "unsure")
+    # the rest were dropped by filter@i's gates (SST-2's train split holds near-copies of its phrases)
+    assert metrics["rejected_by_reason"] == dict(sorted(Counter(r["reason"] for r in rejects).items()))
 
     # Each annotated input is one of the 3 pool inputs nearest its parent (checked by brute force).
     selected = {r["id"]: r["input"] for r in read_jsonl(it / "selected.jsonl")}
@@ -147,3 +146,104 @@ def test_targeted_annotation_in_the_loop_with_the_tuned_teacher(tmp_path: Path) 
     assert all("+lora:" in r.teacher.model for r in annotated if r.teacher)  # the adapter's hash
     merged = {r.id for r in read_records(project / "data/iterations/1/dataset.jsonl")}
     assert {r.id for r in annotated} <= merged
+
+
+@pytest.mark.slow
+def test_annotated_pool_rows_pass_the_gates(tmp_path: Path) -> None:
+    """A pool holding a test sentence (verbatim, as a hand-edited pool.jsonl would; and in other
+    case and punctuation, which prepare's exact check misses) and a near-copy of a seed row:
+    annotate@i labels them, then drops them with the row they match, next to its unsure rejects."""
+    train = shared("sst2", "train.tsv").read_text(encoding="utf-8").splitlines()
+    test_line = shared("sst2", "test.tsv").read_text(encoding="utf-8").splitlines()[0]
+    test_text = test_line.split("\t", 1)[1]  # no movement , no yuks , not much of anything .
+    near_seed = "A flawed, but engrossing thriller."  # seed row 3: a flawed but engrossing thriller .
+    fresh = [line.split("\t", 1)[1] for line in train[5000:5002]]
+    pool_src = tmp_path / "pool.tsv"
+    pool_src.write_text(
+        "".join(f"x\t{t}\n" for t in ["NO MOVEMENT, NO YUKS, NOT MUCH OF ANYTHING!", near_seed, *fresh]),
+        encoding="utf-8",
+    )
+    project = sst2_project(tmp_path / "p", pool_src, teacher="smollm2", per_example=5, shots=1, threshold=0.0)
+    stage(project, "prepare", "--out", "data/prepared", "--dataset", "data/iterations/0/dataset.jsonl",
+          "--metrics", "metrics/prepare.json")  # fmt: skip
+    prepared = project / "data/prepared"
+    pool = read_jsonl(prepared / "pool.jsonl")
+    assert len(pool) == 4
+    seed = {r.input: r for r in read_records(prepared / "seed.jsonl")}
+    task = next(iter(seed.values())).task
+    write_jsonl(prepared / "pool.jsonl", [*pool, {"id": record_id(task, test_text, ""), "input": test_text}])
+    test = {r.input: r for r in read_records(prepared / "test.jsonl")}
+    parent = seed["a flawed but engrossing thriller ."]
+    other = seed[train[0].split("\t", 1)[1]]
+    it = project / "data/iterations/0"
+    write_jsonl(
+        it / "selected.jsonl", [{"id": r.id, "input": r.input, "output": r.output} for r in (parent, other)]
+    )
+    annotate(project, it / "selected.jsonl", it / "dataset.jsonl")
+
+    rejects = {r["input"]: r for r in read_jsonl(it / "annotate_rejects.jsonl")}
+    leaked = test[test_text].id
+    for text in (test_text, "NO MOVEMENT, NO YUKS, NOT MUCH OF ANYTHING!"):
+        assert (rejects[text]["reason"], rejects[text]["matched_id"]) == ("leak:test:ngram", leaked)
+    assert (rejects[near_seed]["reason"], rejects[near_seed]["matched_id"]) == (
+        "near_duplicate:dataset",
+        parent.id,
+    )
+    assert rejects[near_seed]["parent_id"] == parent.id and rejects[near_seed]["score"] >= 0.95
+    assert all(
+        set(r) == set(REJECT_FIELDS) and r["output"] in ("Negative", "Positive") for r in rejects.values()
+    )
+    kept = read_records(it / "annotated.jsonl")
+    assert sorted(r.input for r in kept) == sorted(fresh)
+    assert all(r.origin == "annotated" and {"probability", "leak_cosine_test"} <= set(r.gates) for r in kept)
+    metrics = read_json(project / "metrics/annotate/0.json")
+    assert metrics["pool_candidates"] == metrics["labelled"] == 5 and metrics["annotated"] == 2
+    assert metrics["rejected_by_reason"] == {"leak:test:ngram": 2, "near_duplicate:dataset": 1}
+
+
+def test_without_a_pool_annotate_loads_no_model(tmp_path: Path) -> None:
+    """No data.pool: empty outputs, and an encoder that could not load is never asked for."""
+    project = copy_project(tmp_path)
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    assert params["data"].get("pool") is None
+    params["gates"]["model"] = "./models/no-such-encoder"
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    it = project / "data/iterations/0"
+    annotate(project, it / "missing.jsonl", it / "missing.jsonl")
+    assert (it / "annotated.jsonl").read_bytes() == (it / "annotate_rejects.jsonl").read_bytes() == b""
+    assert read_json(project / "metrics/annotate/0.json") == {"iteration": 0, "enabled": False}
+
+
+def test_merge_drops_annotated_rows_a_kept_generated_row_holds(tmp_path: Path) -> None:
+    """filter@i and annotate@i gate against the dataset, not each other: merge@i settles overlaps."""
+    seed = Record.seed("classification", "a flawed but engrossing thriller .", "Positive")
+    gen = lambda text, label: Record.seed("classification", text, label).model_copy(  # noqa: E731
+        update={"origin": "generated", "iteration": 1, "parent_id": seed.id}
+    )
+    pool = lambda text, label: gen(text, label).model_copy(update={"origin": "annotated"})  # noqa: E731
+    kept = [gen("the plot is a mess", "Negative"), gen("a gem of a film", "Positive")]
+    annotated = [
+        pool("the plot is a mess", "Positive"),
+        pool("a gem of a film", "Positive"),
+        pool("dull", "Negative"),
+    ]
+    files = {"dataset": [seed], "kept": kept, "annotated": annotated}
+    for name, rows in files.items():
+        write_records(tmp_path / f"{name}.jsonl", rows)
+    files["out"] = []
+    out = subprocess.run(
+        [sys.executable, "-m", "stages.merge", *(f"--{n}={tmp_path / n}.jsonl" for n in files)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    merged = read_records(tmp_path / "out.jsonl")
+    # same input under another label, and the very same example: the generated rows stay
+    assert sorted((r.input, r.origin) for r in merged) == [
+        ("a flawed but engrossing thriller .", "seed"),
+        ("a gem of a film", "generated"),
+        ("dull", "annotated"),
+        ("the plot is a mess", "generated"),
+    ]
+    assert "dropped 2 annotated rows" in out.stderr

@@ -28,6 +28,10 @@ def test_dvc_yaml_writes_where_layout_reads() -> None:
     assert layout.generations(7) in paths["generate"] and layout.metrics("generate", 7) in paths["generate"]
     assert {layout.kept(7), layout.rejects(7), layout.metrics("filter", 7)} <= paths["filter"]
     assert {layout.dataset(7), layout.kept(7), layout.dataset(8)} <= paths["merge"]
+    assert {layout.annotated(7), layout.annotate_rejects(7), layout.metrics("annotate", 7)} <= paths[
+        "annotate"
+    ]
+    assert layout.annotated(7) in paths["merge"]
     assert layout.metrics("train", 0) in paths["train"] and layout.metrics("train", 8) in paths["retrain"]
     assert {layout.SUMMARY, layout.TABLE} <= paths["report"]
     every = set().union(*paths.values())

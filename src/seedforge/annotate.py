@@ -6,6 +6,10 @@ it by embedding; `label` scores every label as a continuation of the few-shot pr
 teacher was trained on (`teacher_finetune.fewshot_prompt`), keeps the label's probability among the
 label set, and rejects labels below the threshold. Scoring is exact, not sampled: the label is the
 argmax of the constrained distribution, as with temperature -> 0, and the probability is kept.
+
+Labelled rows then pass filter@i's gate chain (`gates.gate_records`): a pool can hold a test
+sentence or a near-copy of a dataset row as well as a teacher can write one. `unique_against`
+lets merge@i drop an annotated row that a kept generated row of the same round already holds.
 """
 
 from __future__ import annotations
@@ -146,3 +150,20 @@ def softmax(logprobs: Sequence[float]) -> list[float]:
     exps = [math.exp(x - top) for x in logprobs]
     total = sum(exps)
     return [e / total for e in exps]
+
+
+def unique_against(annotated: Sequence[Record], kept: Sequence[Record]) -> list[Record]:
+    """The annotated rows whose id and input are both absent from `kept` (the round's generated
+    rows that passed filter@i). annotate@i and filter@i gate against the same dataset but not
+    against each other, so a teacher that writes a pool sentence verbatim would otherwise put the
+    input in twice, possibly under two labels; the generated row stays, it was gated first.
+
+    >>> from seedforge.records import Record
+    >>> gen = Record.seed("classification", "a", "pos").model_copy(update={"origin": "generated"})
+    >>> pool = [Record.seed("classification", x, y) for x, y in [("a", "neg"), ("b", "pos")]]
+    >>> [r.input for r in unique_against(pool, [gen])]
+    ['b']
+    """
+    ids = {r.id for r in kept}
+    inputs = {r.input for r in kept}
+    return [r for r in annotated if r.id not in ids and r.input not in inputs]

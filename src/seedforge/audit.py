@@ -1,18 +1,21 @@
 """Integrity of a run: every training row can say where it came from, and none leaks the test set.
 
 Each finding is one line naming the file, line, check and record. Checks, per distinct row (at its
-first occurrence, datasets and kept files in iteration order):
+first occurrence, datasets, kept and annotated files in iteration order):
 
 - `bad_id`: the id is not the content hash of task, input and output (the row was edited);
 - `no_provenance`: a generated row lacks its parent, teacher, template, sampling params or call;
+  an annotated row (a pool input labelled by annotate@i: it has no call) lacks its parent or teacher;
+- `not_in_pool`: an annotated row's input is not in the prepared pool (data/prepared/pool.jsonl);
 - `unknown_seed`: a row says `origin: seed` but is not in the prepared seed set;
-- `orphan`: a generated row's parent is not a seed example of this run;
+- `orphan`: a generated or annotated row's parent is not a seed example of this run;
 - `template_missing` / `template_changed`: the template it names is gone, or its sha256 differs
   from the file in this snapshot (workspace, or the revision audited);
 - `missing_call` / `call_mismatch`: its call is not in its round's generations file, or that call
   was made for another parent or by another teacher;
 - `iteration`: a row sits in a dataset older than the iteration it says it entered;
-- `lost_row`: a row of dataset i (or kept in round i) is missing from dataset i+1;
+- `lost_row`: a row of dataset i (or kept or annotated in round i) is missing from dataset i+1
+  (merge@i drops an annotated row whose id or input a kept generated row holds: not a loss);
 - `test_leak`: its input equals a test or dev input after normalisation (case, punctuation,
   spacing). The embedding leakage gates catch paraphrases; this catches copies, whatever wrote them.
 """
@@ -25,7 +28,7 @@ import unicodedata
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from seedforge import layout
+from seedforge import annotate, layout
 from seedforge.io import dumps, validate_row
 from seedforge.records import Record, record_id
 from seedforge.rows import CallRow
@@ -67,6 +70,14 @@ class Auditor:
                 self.held_out.setdefault(normalise(r.input), f"{split} {r.id}")
         self.calls: dict[int, dict[str, CallRow]] = {}
         self.templates: dict[str, str | None] = {}
+        self._pool: set[str] | None = None
+
+    @property
+    def pool(self) -> set[str]:
+        """The prepared pool's inputs, read only when an annotated row needs them."""
+        if self._pool is None:
+            self._pool = {row.get("input") for _, row in self.snap.lines(layout.prepared("pool"))}
+        return self._pool
 
     def _flag(self, check: str, path: str, line: int, rid: str, message: str) -> None:
         self.findings.append(Finding(check, self.snap.where(path), line, rid, message))
@@ -97,8 +108,14 @@ class Auditor:
             for rid in sorted(set(expected) - ids):
                 self._flag("lost_row", path, 0, rid, f"in iteration {i - 1}'s data but not in this dataset")
             expected = list(ids)
+            kept: list[Record] = []
             if self.snap.exists(layout.kept(i)):
                 expected += self._file(layout.kept(i), seen, in_dataset=None)
+                kept = self.snap.records(layout.kept(i))
+            if self.snap.exists(layout.annotated(i)):
+                self._file(layout.annotated(i), seen, in_dataset=None)
+                annotated = self.snap.records(layout.annotated(i))
+                expected += [r.id for r in annotate.unique_against(annotated, kept)]
         return self.findings
 
     def _file(self, path: str, seen: set[str], in_dataset: int | None) -> list[str]:
@@ -135,17 +152,13 @@ class Auditor:
             if rec.id not in self.seeds:
                 flag("unknown_seed", "origin is seed but it is not in the prepared seed set")
             return
-        missing = [
-            name
-            for name, value in (
-                ("parent_id", rec.parent_id),
-                ("teacher", rec.teacher),
-                ("template", rec.template),
-                ("generation", rec.generation),
-                ("call", rec.call),
-            )
-            if value is None
-        ]
+        needed: tuple[tuple[str, Any], ...] = (("parent_id", rec.parent_id), ("teacher", rec.teacher))
+        if rec.origin == "annotated":  # a real pool input, labelled by scoring: no template, no call
+            if rec.input not in self.pool:
+                flag("not_in_pool", f"annotated input is not in {self.snap.where(layout.prepared('pool'))}")
+        else:
+            needed += (("template", rec.template), ("generation", rec.generation), ("call", rec.call))
+        missing = [name for name, value in needed if value is None]
         if missing:
             flag("no_provenance", f"{rec.origin} row lacks {', '.join(missing)}")
         if rec.parent_id is not None and rec.parent_id not in self.seeds:

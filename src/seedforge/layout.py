@@ -12,8 +12,8 @@ same paths out for the stages; `tests/test_layout.py` checks that the two agree.
     data/iterations/<i>/kept.jsonl          records that passed the gates, entering iteration i+1
     data/iterations/<i>/rejects.jsonl       everything dropped, with its reason (RejectRow)
     data/iterations/<i>/annotated.jsonl     pool inputs labelled by annotate@i (records, origin annotated)
-    data/iterations/<i>/annotate_rejects.jsonl  pool labels below annotate.threshold (RejectRow, unsure)
-    metrics/<step>/<i>.json                 per-iteration metrics of train/evaluate/select/generate/filter
+    data/iterations/<i>/annotate_rejects.jsonl  pool rows dropped: unsure labels and gate drops (RejectRow)
+    metrics/<step>/<i>.json                 per-iteration metrics of each step (STEPS)
 
 The instruction pipeline (instruct/dvc.yaml) keeps one file per operator (InstructionRow):
 
@@ -35,7 +35,9 @@ REPORTS = "reports"
 SUMMARY = f"{REPORTS}/summary.json"
 TABLE = f"{REPORTS}/iterations.csv"
 
-IterationFile = Literal["dataset", "predictions", "selected", "generations", "kept", "rejects"]
+IterationFile = Literal[
+    "dataset", "predictions", "selected", "generations", "kept", "rejects", "annotated", "annotate_rejects"
+]
 ITERATION_FILES: tuple[IterationFile, ...] = (
     "dataset",
     "predictions",
@@ -43,9 +45,11 @@ ITERATION_FILES: tuple[IterationFile, ...] = (
     "generations",
     "kept",
     "rejects",
+    "annotated",
+    "annotate_rejects",
 )
 SPLITS = ("seed", "test", "dev")
-STEPS = ("train", "evaluate", "select", "generate", "filter")
+STEPS = ("train", "evaluate", "select", "generate", "filter", "annotate")
 
 
 def iteration_file(i: int, name: IterationFile) -> str:
@@ -79,6 +83,14 @@ def kept(i: int) -> str:
 
 def rejects(i: int) -> str:
     return iteration_file(i, "rejects")
+
+
+def annotated(i: int) -> str:
+    return iteration_file(i, "annotated")
+
+
+def annotate_rejects(i: int) -> str:
+    return iteration_file(i, "annotate_rejects")
 
 
 def prepared(split: str) -> str:
@@ -123,7 +135,7 @@ def instruct_rejects(operator: str) -> str:
     return f"{INSTRUCT}/rejects/{operator}.jsonl"
 
 
-_ITERATION = re.compile(rf"^{re.escape(ITERATIONS)}/(\d+)/([a-z]+)\.jsonl$")
+_ITERATION = re.compile(rf"^{re.escape(ITERATIONS)}/(\d+)/([a-z_]+)\.jsonl$")
 
 
 def parse_iteration_file(path: str) -> tuple[int, str] | None:

@@ -3,9 +3,11 @@
 For a generated example: the seed example it descends from; the iteration whose student got that
 seed example wrong, and what it answered; the teacher call (profile, model, template path and
 sha256, sampling params, the rendered request and the whole raw output); the parsed example; the
-gate scores it passed with; the iteration it entered. For a seed example: every descendant, by
-iteration, and each iteration's verdict on it. An example that was dropped is found in the
-rejects, with its reason and its call.
+gate scores it passed with; the iteration it entered. For an annotated example (DAFTT, annotate@i):
+the pool row it was read from, the wrong seed example it was picked for, the teacher that
+labelled it and the label's probability. For a seed example: every descendant, by iteration, and
+each iteration's verdict on it. An example that was dropped is found in the rejects (filter@i's or
+annotate@i's), with its reason and its call or pool row.
 
 An instruction row of the instruction pipeline (data/instruct/*.jsonl) is followed back through
 its `parent_ids`, one operator at a time (respond <- refine <- expand <- seed), to the seed rows
@@ -87,8 +89,6 @@ def _generated(snap: Snapshot, rec: Record, present: list[int], seeds: dict[str,
     round_ = rec.iteration - 1  # the round whose student's mistake triggered the call
     call = _calls(snap, round_).get(rec.call) if rec.call else None
     parent = seeds.get(rec.parent_id) if rec.parent_id else None
-    prediction = _seed_prediction(snap, round_, rec.parent_id) if rec.parent_id else None
-    selected = any(s["id"] == rec.parent_id for _, s in snap.lines(layout.selected(round_)))
     siblings = sorted(
         r.id for r in snap.records(layout.kept(round_)) if r.call == rec.call and r.id != rec.id
     )
@@ -98,17 +98,46 @@ def _generated(snap: Snapshot, rec: Record, present: list[int], seeds: dict[str,
         "example": rec.to_row(),
         "entered": {"iteration": rec.iteration, "in_datasets": present},
         "seed": None if parent is None else parent.to_row(),
-        "trigger": {
-            "iteration": round_,
-            "selected": selected,
-            "prediction": None if prediction is None else prediction.to_row(),
-        },
+        "trigger": _trigger(snap, round_, rec.parent_id),
         "teacher": None if rec.teacher is None else rec.teacher.model_dump(),
         "template": None if rec.template is None else rec.template.model_dump(),
         "sampling": rec.generation,
         "call": _call_view(call),
         "gates": rec.gates,
         "siblings": siblings,
+    }
+
+
+def _trigger(snap: Snapshot, round_: int, parent_id: str | None) -> dict[str, Any]:
+    """Round `round_`'s verdict on the seed example a new row was made for."""
+    prediction = _seed_prediction(snap, round_, parent_id) if parent_id else None
+    return {
+        "iteration": round_,
+        "selected": any(s["id"] == parent_id for _, s in snap.lines(layout.selected(round_))),
+        "prediction": None if prediction is None else prediction.to_row(),
+    }
+
+
+def _pool_row(snap: Snapshot, text: str) -> dict[str, Any] | None:
+    """The row of data/prepared/pool.jsonl holding `text` (pool ids hash the input with no label)."""
+    return next((row for _, row in snap.lines(layout.prepared("pool")) if row.get("input") == text), None)
+
+
+def _annotated(snap: Snapshot, rec: Record, present: list[int], seeds: dict[str, Record]) -> dict[str, Any]:
+    """The chain of a pool row that annotate@(i-1) labelled and that entered iteration i."""
+    round_ = rec.iteration - 1
+    parent = seeds.get(rec.parent_id) if rec.parent_id else None
+    return {
+        "id": rec.id,
+        "kind": "annotated",
+        "example": rec.to_row(),
+        "entered": {"iteration": rec.iteration, "in_datasets": present},
+        "pool": _pool_row(snap, rec.input),
+        "seed": None if parent is None else parent.to_row(),
+        "trigger": _trigger(snap, round_, rec.parent_id),
+        "teacher": None if rec.teacher is None else rec.teacher.model_dump(),
+        "probability": rec.gates.get("probability"),
+        "gates": rec.gates,
     }
 
 
@@ -120,6 +149,8 @@ def _seed(snap: Snapshot, rec: Record, records: dict[str, Record], present: list
         calls = [c for c in _calls(snap, i).values() if c.parent_id == rec.id]
         rejects = [r for r in snap.rows(layout.rejects(i), RejectRow) if r.parent_id == rec.id]
         kept = [r.id for r in snap.records(layout.kept(i)) if r.parent_id == rec.id]
+        annotated = [r.id for r in snap.records(layout.annotated(i)) if r.parent_id == rec.id]
+        pool_rejects = [r for r in snap.rows(layout.annotate_rejects(i), RejectRow) if r.parent_id == rec.id]
         history.append(
             {
                 "iteration": i,
@@ -128,6 +159,8 @@ def _seed(snap: Snapshot, rec: Record, records: dict[str, Record], present: list
                 "calls": len(calls),
                 "kept": sorted(kept),
                 "rejected": len(rejects),
+                "annotated": sorted(annotated),
+                "annotate_rejected": len(pool_rejects),
             }
         )
     descendants: dict[str, list[dict[str, Any]]] = {}
@@ -146,18 +179,21 @@ def _seed(snap: Snapshot, rec: Record, records: dict[str, Record], present: list
 
 def _rejected(snap: Snapshot, query: str) -> dict[str, Any] | None:
     for i in reversed(snap.iterations()):
-        rows = snap.rows(layout.rejects(i), RejectRow)
-        found = _match([r.id for r in rows if r.id], query)
-        if found:
-            reject = next(r for r in rows if r.id == found)
-            call = _calls(snap, i).get(reject.call) if reject.call else None
-            return {
-                "id": found,
-                "kind": "rejected",
-                "reject": reject.to_row(),
-                "trigger": {"iteration": i},
-                "call": _call_view(call),
-            }
+        for stage, path in (("filter", layout.rejects(i)), ("annotate", layout.annotate_rejects(i))):
+            rows = snap.rows(path, RejectRow)
+            found = _match([r.id for r in rows if r.id], query)
+            if found:
+                reject = next(r for r in rows if r.id == found)
+                call = _calls(snap, i).get(reject.call) if reject.call else None
+                return {
+                    "id": found,
+                    "kind": "rejected",
+                    "stage": stage,
+                    "reject": reject.to_row(),
+                    "trigger": {"iteration": i},
+                    "call": _call_view(call),
+                    "pool": _pool_row(snap, reject.input or "") if stage == "annotate" else None,
+                }
     return None
 
 
@@ -184,6 +220,8 @@ def chain(snap: Snapshot, query: str) -> dict[str, Any]:
         rec = records.get(found) or seeds[found]
         if rec.origin == "seed":
             return _seed(snap, rec, records, present.get(found, []))
+        if rec.origin == "annotated":
+            return _annotated(snap, rec, present.get(found, []), seeds)
         return _generated(snap, rec, present.get(found, []), seeds)
     for other in (_rejected(snap, query), _held_out(snap, query), _instruction(snap, query)):
         if other is not None:
@@ -309,6 +347,12 @@ def render(c: dict[str, Any]) -> str:
         ]
         if r.get("matched_id"):
             lines.append(f"  matched: {r['matched_id']} (score {r['score']})")
+        if c.get("stage") == "annotate":  # a pool row the teacher labelled: there is no call
+            pool = c.get("pool") or {}
+            lines.append(f"  pool row: {pool.get('id', '(not in the pool file)')} (labelled by annotate@)")
+            if r["score"] is not None and r["reason"] == "unsure":
+                lines.append(f"  label probability: {r['score']:g}")
+            return "\n".join(lines)
         return "\n".join(lines + _call_lines(c["call"]))
     ex = c["example"]
     head = [
@@ -330,18 +374,53 @@ def render(c: dict[str, Any]) -> str:
             lines.append(
                 f"  {h['iteration']}: student {verdict}; selected {'yes' if h['selected'] else 'no'}; "
                 f"{h['calls']} calls, {len(h['kept'])} kept, {h['rejected']} rejected"
+                + (
+                    f"; pool: {len(h['annotated'])} annotated, {h['annotate_rejected']} rejected"
+                    if h.get("annotated") or h.get("annotate_rejected")
+                    else ""
+                )
             )
         total = sum(len(v) for v in c["descendants"].values())
         lines.append(f"descendants: {total}")
         for it, rows in c["descendants"].items():
             lines.append(f"  entered iteration {it}:")
-            lines += [f"    {r['id']}  {r['output']:<12} {_clip(r['input'], 70)}" for r in rows]
+            lines += [
+                f"    {r['id']}  {r['origin']:<9} {r['output']:<12} {_clip(r['input'], 60)}" for r in rows
+            ]
         return "\n".join(lines)
-    t = c["trigger"]
+    lines = [*head, *_parent_lines(c)]
+    if kind == "annotated":
+        pool, teacher = c["pool"] or {}, c["teacher"] or {}
+        lines += [
+            f"pool row: {pool.get('id', '(NOT FOUND in ' + layout.prepared('pool') + ')')}",
+            f"teacher: {teacher.get('profile')} ({teacher.get('backend')}, model {teacher.get('model')})",
+            "label probability: " + ("-" if c["probability"] is None else f"{c['probability']:g}"),
+            *_gate_lines(c["gates"]),
+        ]
+        return "\n".join(lines)
+    teacher, template = c["teacher"] or {}, c["template"] or {}
+    lines += [
+        f"teacher: {teacher.get('profile')} ({teacher.get('backend')}, model {teacher.get('model')})",
+        f"template: {template.get('path')} sha256 {template.get('sha256')}",
+        f"sampling: {_sampling(c['sampling'])}",
+    ]
+    lines += _call_lines(c["call"], example_call=ex.get("call"))
+    lines += _gate_lines(c["gates"])
+    if c["siblings"]:
+        lines.append(f"same call also gave: {', '.join(c['siblings'])}")
+    return "\n".join(lines)
+
+
+def _gate_lines(gates: dict[str, float]) -> list[str]:
+    scores = ", ".join(f"{k} {v:g}" for k, v in sorted(gates.items()))
+    return ["gates: " + (scores or "passed (no scores recorded)")]
+
+
+def _parent_lines(c: dict[str, Any]) -> list[str]:
+    """When the row entered, the seed example it was made for, and that round's verdict on it."""
+    ex, t, seed = c["example"], c["trigger"], c["seed"]
     p = t["prediction"]
-    seed = c["seed"]
     lines = [
-        *head,
         f"  entered: iteration {c['entered']['iteration']} "
         f"(in datasets {c['entered']['in_datasets'] or '-'})",
         f"seed parent: {ex['parent_id']}" + ("  (MISSING from the seed set)" if seed is None else ""),
@@ -357,25 +436,7 @@ def render(c: dict[str, Any]) -> str:
             f"(answer {p['answer']!r}, expected {_clip(p['output'], 30)!r}: {verdict}); "
             f"selected: {'yes' if t['selected'] else 'no'}"
         )
-    teacher, template = c["teacher"] or {}, c["template"] or {}
-    lines += [
-        f"teacher: {teacher.get('profile')} ({teacher.get('backend')}, model {teacher.get('model')})",
-        f"template: {template.get('path')} sha256 {template.get('sha256')}",
-        f"sampling: {_sampling(c['sampling'])}",
-    ]
-    lines += _call_lines(c["call"], example_call=ex.get("call"))
-    gates = c["gates"]
-    lines.append(
-        "gates: "
-        + (
-            ", ".join(f"{k} {v:g}" for k, v in sorted(gates.items()))
-            if gates
-            else "passed (no scores recorded)"
-        )
-    )
-    if c["siblings"]:
-        lines.append(f"same call also gave: {', '.join(c['siblings'])}")
-    return "\n".join(lines)
+    return lines
 
 
 def _call_lines(call: dict[str, Any] | None, example_call: str | None = None) -> list[str]:

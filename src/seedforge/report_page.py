@@ -20,11 +20,12 @@ from seedforge.evaluate import accuracy
 from seedforge.rows import CallRow, PredictionRow, RejectRow
 from seedforge.snapshot import Snapshot
 
-SAMPLES = 8  # generated examples shown per run
+SAMPLES = 8  # generated or annotated examples shown per run
 COLUMNS = [
     ("iteration", "iteration"),
     ("dataset_size", "dataset size"),
     ("generated", "generated"),
+    ("annotated", "annotated"),
     ("test_accuracy", "test acc."),
     ("seed_accuracy", "seed acc."),
     ("dev_accuracy", "dev acc."),
@@ -84,8 +85,10 @@ def collect(snap: Snapshot, samples: int = SAMPLES) -> Run:
         row: dict[str, Any] = {
             "iteration": i,
             "dataset_size": len(dataset),
-            "generated": sum(r.origin != "seed" for r in dataset),
+            "generated": sum(r.origin == "generated" for r in dataset),
         }
+        if any(r.origin == "annotated" for r in dataset) or snap.exists(layout.annotated(i)):
+            row["annotated"] = sum(r.origin == "annotated" for r in dataset)
         for split in ("test", "seed", "dev"):
             row[f"{split}_accuracy"] = accuracy(by_split.get(split, []))
         if predictions:
@@ -103,6 +106,10 @@ def collect(snap: Snapshot, samples: int = SAMPLES) -> Run:
                 cost=_cost(snap.json(layout.metrics("generate", i))),
             )
             run.reasons[i] = dict(sorted(Counter(r.reason for r in rejects).items()))
+        # annotate@i's drops (unsure labels, gates) beside filter@i's, told apart by a prefix
+        pool_rejects = Counter(f"pool {r.reason}" for r in snap.rows(layout.annotate_rejects(i), RejectRow))
+        if pool_rejects:
+            run.reasons[i] = dict(sorted((run.reasons.get(i, {}) | pool_rejects).items()))
         run.table.append(row)
         if run.labels is not None:
             counts = Counter(r.output for r in dataset)

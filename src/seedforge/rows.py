@@ -5,7 +5,8 @@ Per iteration i, under `data/iterations/<i>/` (see `seedforge.layout`):
 - `predictions.jsonl`: one `PredictionRow` per seed, test and dev example, for iteration i's student;
 - `selected.jsonl`: one `SelectionRow` per seed example chosen for augmentation;
 - `generations.jsonl`: one `CallRow` per teacher call (failed calls too);
-- `rejects.jsonl`: one `RejectRow` per candidate or call that did not make it in.
+- `rejects.jsonl`: one `RejectRow` per candidate or call that did not make it in;
+- `annotated.jsonl` (records, `origin: annotated`) and `annotate_rejects.jsonl` (`RejectRow`s): annotate@i.
 
 `output` means the same thing from the dataset to the prediction to the selection: the example's
 gold answer (a label, or a GSM8K-style answer). Unknown fields are errors, so a file written by a

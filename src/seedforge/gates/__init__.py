@@ -40,6 +40,7 @@ __all__ = [
     "build_gates",
     "count_reasons",
     "filter_calls",
+    "gate_records",
     "run_gates",
 ]
 
@@ -99,12 +100,25 @@ def filter_calls(
     Kept records enter iteration `iteration + 1`; they are returned in candidate order.
     """
     candidates, rejects = parse_calls(calls, task, iteration)
-    kept, gate_rejects = run_gates(candidates, gates)
-    rejects = sort_rejects(rejects + gate_rejects)
+    kept, rejects, gated = gate_records(candidates, gates, rejects)
+    counts = {"iteration": iteration, "calls": len(calls), "parsed": len(candidates)} | gated
+    return kept, rejects, counts
+
+
+def gate_records(
+    records: Sequence[Record],
+    gates: Sequence[Gate],
+    rejects: Sequence[dict[str, Any]] = (),
+) -> tuple[list[Record], list[dict[str, Any]], dict[str, Any]]:
+    """A batch of candidate records through the chain -> (kept records, rejects, counts).
+
+    `rejects` are drops made before the gates (parse failures, unsure labels): they are sorted in
+    with the gates' own and counted by reason, so a stage writes one rejects file and one count.
+    Generated rows (`filter_calls`) and annotated pool rows (annotate@i) both come through here.
+    """
+    kept, gate_rejects = run_gates(records, gates)
+    rejects = sort_rejects([*rejects, *gate_rejects])
     counts = {
-        "iteration": iteration,
-        "calls": len(calls),
-        "parsed": len(candidates),
         "kept": len(kept),
         "rejected": len(rejects),
         "rejected_by_reason": count_reasons(rejects),
