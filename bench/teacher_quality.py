@@ -84,7 +84,7 @@ def oracle(name: str, train: list[Record], labels: list[str], test: list[Record]
 
 
 def build_tiny(name: str, seeds: list[Record], labels: list[str]) -> Path:
-    out = CACHE / name / "tiny"
+    out = CACHE / name / f"tiny-{len(seeds)}"  # keyed by what it was built from
     if not (out / "model.gguf").exists():
         template = load_template("prompts/classification.jinja", REPO)
         params = TinyTeacher(context_length=2048)
@@ -96,7 +96,7 @@ def build_tiny(name: str, seeds: list[Record], labels: list[str]) -> Path:
 
 
 def build_tuned(name: str, seeds: list[Record], steps: int) -> Path:
-    out = CACHE / name / f"tuned-{steps}"
+    out = CACHE / name / f"tuned-{len(seeds)}-{steps}"
     if not (out / "adapter.gguf").exists():
         tf = TeacherFinetune(steps=steps)
         task = TASK.with_labels(sorted({r.output for r in seeds}))

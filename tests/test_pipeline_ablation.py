@@ -70,7 +70,10 @@ def test_default_is_llm2llm_targeted_from_base(project: Path) -> None:
         # The teacher saw each wrong example's wrong answer.
         selected = {s["id"]: s for s in read_jsonl(it(project, i, "selected.jsonl"))}
         for g in read_jsonl(it(project, i, "generations.jsonl")):
-            assert f"The student wrongly answered: {selected[g['parent_id']]['prediction']}" in CallRow(**g).request.text()
+            assert (
+                f"The student wrongly answered: {selected[g['parent_id']]['prediction']}"
+                in CallRow(**g).request.text()
+            )
         assert all(r.parent_id in seed_ids for r in read_records(it(project, i, "kept.jsonl")))
     assert wrong(read_jsonl(it(project, 0, "predictions.jsonl"))), "the student must make mistakes"
     for i in (0, 1, 2):
@@ -136,7 +139,8 @@ def test_wrong_any_previous_init_and_hidden_predictions(project: Path) -> None:
     # show_prediction: false keeps the student's answer out of every prompt.
     for i in (0, 1):
         assert all(
-            "wrongly answered" not in CallRow(**g).request.text() for g in read_jsonl(it(project, i, "generations.jsonl"))
+            "wrongly answered" not in CallRow(**g).request.text()
+            for g in read_jsonl(it(project, i, "generations.jsonl"))
         )
     # init: previous: each retrain started from the student before it, and dvc.lock pins which.
     stages = lock(project)

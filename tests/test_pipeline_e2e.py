@@ -16,7 +16,8 @@ from tests.conftest import clone_run, dvc
 
 pytestmark = pytest.mark.slow
 
-UPSTREAM = {"prepare", "tiny_teacher", "teacher_finetune", "train", "evaluate@0", "select@0"}
+# annotate@i runs in every round (without data.pool it writes empty files and loads no model).
+UPSTREAM = {"prepare", "tiny_teacher", "teacher_finetune", "train", "evaluate@0", "select@0", "annotate@0"}
 DOWNSTREAM = {
     "teacher",  # resolves the chosen profile (seconds); its output is unchanged for tiny_cool
     "generate@0",
@@ -27,6 +28,7 @@ DOWNSTREAM = {
     "select@1",
     "generate@1",
     "filter@1",
+    "annotate@1",
     "merge@1",
     "retrain@1",
     "evaluate@2",
