@@ -41,8 +41,11 @@ $(VENV)/.installed: pyproject.toml Makefile
 repro: setup
 	$(BIN)/dvc repro
 
+# Two workers: the end-to-end tests spend much of their time in single-threaded work (DVC, process
+# start-up, llama.cpp sampling), so two at once keep both cores busy (see conftest.py for grouping).
+TEST_WORKERS ?= 2
 test: setup chromium
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=25
 
 # The report test opens the page in headless Chromium (Debian package `chromium`). Installed here
 # when missing and apt-get can run (as root, or with password-less sudo); otherwise that test fails
