@@ -1,6 +1,7 @@
 """teacher: resolve the chosen teacher profile to what other stages need to know about it.
 
-Writes which local files (model, adapter; if any) the profile reads. `tiny_teacher` and
+Writes which local files (model, adapter; if any) the profile reads, and the path and sha256 of
+the template generate@i renders for it. `tiny_teacher` and
 `teacher_finetune` depend on this small
 file rather than on the `teacher` param, so switching between profiles of the same GGUF
 (tiny -> tiny_cool) rebuilds nothing, and a profile with no local model (an HTTP server, a hub
@@ -20,6 +21,7 @@ from seedforge import stage
 from seedforge.errors import SeedforgeError
 from seedforge.io import write_json
 from seedforge.params import load_params
+from seedforge.prompts import load_template
 from seedforge.teachers import make_teacher
 
 
@@ -34,7 +36,15 @@ def main() -> None:
         files = list(profile.local_files())
         if params.annotating:  # annotate@i's teacher (e.g. the tuned adapter) must be built too
             files += params.teachers[params.annotate.teacher].local_files()
-        write_json(args.out, {"backend": profile.backend, "local_files": sorted(set(files))})
+        # The template generate@i renders: a profile's own (few-shot) template is not a path DVC
+        # can name in dvc.yaml, so its hash is pinned here and generate@i depends on this file.
+        template = load_template(profile.template or params.data.template).ref
+        info = {
+            "backend": profile.backend,
+            "local_files": sorted(set(files)),
+            "template": template.model_dump(),
+        }
+        write_json(args.out, info)
         return
     if params.instruct is None:
         raise SeedforgeError(f"{args.params}: key 'instruct': required by the instruction pipeline")
