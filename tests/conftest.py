@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -42,6 +43,12 @@ def copy_project(dest: Path) -> Path:
         shutil.copytree(REPO / name, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     for name in ("params.yaml", "dvc.yaml", ".dvcignore", ".gitignore"):
         shutil.copy(REPO / name, dest / name)
+    # Tests run the loop with the tiny teacher (seconds a round), whatever `make repro` defaults to;
+    # a text edit keeps the recipe's comments, which some tests edit by text.
+    recipe = dest / "params.yaml"
+    text, n = re.subn(r"(?m)^teacher: \S+", "teacher: tiny", recipe.read_text())
+    assert n == 1, "params.yaml must have one top-level `teacher:` line"
+    recipe.write_text(text)
     run = lambda *cmd: subprocess.run(cmd, cwd=dest, check=True, capture_output=True)  # noqa: E731
     run("git", "init", "-q")
     run("git", "config", "user.email", "tests@seedforge.invalid")
