@@ -19,15 +19,13 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 DEMO = REPO / "data" / "raw" / "demo"
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_itemcollected(item: pytest.Item) -> None:
     """Under pytest-xdist (`make test` runs `-n 2 --dist loadgroup`) each module's tests stay on one
     worker, so a module-scoped pipeline run is built once, and the modules that read the session's
-    `light_run` share a worker, so it is reproduced once. Without xdist the marks do nothing."""
-    for item in items:
-        uses_light_run = "light_run" in getattr(item, "fixturenames", ())
-        item.add_marker(
-            pytest.mark.xdist_group("light_run" if uses_light_run else item.nodeid.split("::")[0])
-        )
+    `light_run` share a worker, so it is reproduced once. Without xdist the marks do nothing.
+    (Marked as each item is collected: xdist reads the marks in its own collection hook.)"""
+    uses_light_run = "light_run" in getattr(item, "fixturenames", ())
+    item.add_marker(pytest.mark.xdist_group("light_run" if uses_light_run else item.nodeid.split("::")[0]))
 
 
 def shared(*parts: str) -> Path:
