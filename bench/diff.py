@@ -40,7 +40,7 @@ def row(n: int, profile: str = "tiny") -> dict:
     if seed:
         return {"id": rid, "task": "classification", "input": text, "output": label, "origin": "seed",
                 "iteration": 0, "parent_id": None, "teacher": None, "template": None,
-                "generation": None, "call": None, "gates": {}}  # fmt: skip
+                "sampling": None, "call": None, "gates": {}}  # fmt: skip
     call = hashlib.sha256(f"{profile}{n // 3}".encode()).hexdigest()[:32]
     return {
         "id": rid,
@@ -52,7 +52,7 @@ def row(n: int, profile: str = "tiny") -> dict:
         "parent_id": parent,
         "teacher": {"profile": profile, "backend": "llamacpp", "model": "model.gguf"},
         "template": {"path": "prompts/classification.jinja", "sha256": "ab" * 32},
-        "generation": {"max_tokens": 160, "sample": 0, "seed": n, "temperature": 1.0, "top_p": 0.95},
+        "sampling": {"max_tokens": 160, "sample": 0, "seed": n, "temperature": 1.0, "top_p": 0.95},
         "call": call,
         "gates": {},
     }

@@ -41,7 +41,7 @@ def raw_llamacpp(project: Path) -> float:
 
     params = load_params(project / "params.yaml")
     t = params.teacher_profile
-    rows = [json.loads(line) for line in (project / "data/iterations/0/generations.jsonl").open()]
+    rows = [json.loads(line) for line in (project / "data/iterations/0/calls.jsonl").open()]
     start = time.perf_counter()
     llm = Llama(model_path=str(project / t.model), n_ctx=t.n_ctx, verbose=False)
     for row in rows:
@@ -69,7 +69,7 @@ def main() -> None:
         times = {stage: timed(["dvc", "repro", "--single-item", stage], project) for stage in order}
         noop = timed(["dvc", "repro"], project)
         raw = raw_llamacpp(project)
-        calls = sum(1 for _ in (project / "data/iterations/0/generations.jsonl").open())
+        calls = sum(1 for _ in (project / "data/iterations/0/calls.jsonl").open())
         print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
         print("| stage | wall s |\n|---|---|")
         for stage, seconds in times.items():

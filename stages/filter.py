@@ -14,7 +14,7 @@ from seedforge.rows import RejectRow
 def main() -> None:
     p = stage.parser(__doc__)
     p.add_argument("--iteration", type=int, required=True)
-    p.add_argument("--generations", type=Path, required=True, help="round i's call rows")
+    p.add_argument("--calls", type=Path, required=True, help="round i's call rows")
     p.add_argument("--dataset", type=Path, required=True, help="iteration i's dataset (for duplicates)")
     p.add_argument("--prepared", type=Path, required=True, help="task.json, seed/test/dev.jsonl")
     p.add_argument("--cache", type=Path, default=None, help="embedding cache folder")
@@ -38,7 +38,7 @@ def main() -> None:
         seed=split("seed"),
         student=args.student,
     )
-    kept, rejects, counts = gates.filter_calls(read_jsonl(args.generations), chain, task, args.iteration)
+    kept, rejects, counts = gates.filter_calls(read_jsonl(args.calls), chain, task, args.iteration)
     # Logged, not a metric: it depends on the cache, and metrics depend only on the inputs.
     logging.getLogger("filter").info("embedded %d new texts (the rest came from the cache)", encoder.embedded)
     encoder.close()

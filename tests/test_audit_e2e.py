@@ -90,7 +90,7 @@ def test_provenance_of_generated_examples_in_both_rounds(run: dict) -> None:
         assert trigger["iteration"] == entered - 1 and trigger["selected"] is True
         assert trigger["prediction"]["id"] == rec.parent_id and trigger["prediction"]["correct"] is False
         call = c["call"]
-        calls = {g["call"]: g for g in read_jsonl(project / layout.generations(entered - 1))}
+        calls = {g["call"]: g for g in read_jsonl(project / layout.calls(entered - 1))}
         assert call["call"] == rec.call and call["raw"] == calls[rec.call]["raw"]
         assert rec.input in " ".join(call["raw"].split())  # the example was parsed from this output
         assert seed[rec.parent_id].input in call["request"]  # the rendered prompt shows the parent
@@ -258,8 +258,8 @@ def test_audit_finds_a_missing_call(run: dict, tmp_path: Path) -> None:
     project = broken_copy(run["project"], tmp_path)
     kept = read_records(project / layout.kept(0))
     gone = kept[0].call
-    calls = read_jsonl(project / layout.generations(0))
-    write_jsonl(project / layout.generations(0), [c for c in calls if c["call"] != gone])
+    calls = read_jsonl(project / layout.calls(0))
+    write_jsonl(project / layout.calls(0), [c for c in calls if c["call"] != gone])
     code, findings, _ = audit(project)
     assert code == 1 and {f["check"] for f in findings} == {"missing_call"}
     assert sorted(f["id"] for f in findings) == sorted(r.id for r in kept if r.call == gone)

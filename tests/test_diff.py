@@ -24,7 +24,7 @@ def generated(text: str, label: str, parent: str, profile: str = "tiny", iterati
         parent_id=parent,
         teacher=TeacherRef(profile=profile, backend="llamacpp", model="m.gguf"),
         template=TEMPLATE,
-        generation={"temperature": 1.0, "seed": 1, "sample": 0},
+        sampling={"temperature": 1.0, "seed": 1, "sample": 0},
         call=f"call-{profile}-{text}",
     )
 

@@ -69,7 +69,7 @@ def command(tmp: Path) -> list[str]:
         "--cache",
         str(tmp / "cache" / "calls.sqlite"),
         "--out",
-        str(tmp / "generations.jsonl"),
+        str(tmp / "calls.jsonl"),
         "--metrics",
         str(tmp / "metrics.json"),
         "--run-log",
@@ -99,7 +99,7 @@ def test_faults_reasks_and_counts(tmp_path: Path) -> None:
         tmp = project(tmp_path, server.url, 12, reasks=2)
         out = stage(tmp)
         assert out.returncode == 0, out.stderr
-        rows = read_jsonl(tmp / "generations.jsonl")
+        rows = read_jsonl(tmp / "calls.jsonl")
         metrics = read_json(tmp / "metrics.json")
         run = read_json(tmp / "run.json")
         sent = server.requests
@@ -136,7 +136,7 @@ def test_faults_reasks_and_counts(tmp_path: Path) -> None:
         assert (
             again.requests
             == len(failed)
-            + sum(1 for r in read_jsonl(tmp2 / "generations.jsonl") if r["sampling"]["sample"] > 0)
+            + sum(1 for r in read_jsonl(tmp2 / "calls.jsonl") if r["sampling"]["sample"] > 0)
             - metrics["reasked"]
         )
         assert read_json(tmp2 / "run.json")["cache_hits"] == len(rows) - len(failed)
@@ -159,7 +159,7 @@ def test_kill_9_then_rerun_sends_no_answered_call_again(tmp_path: Path, kill_at:
         )
         proc[0].wait(timeout=60)
         assert proc[0].returncode == -signal.SIGKILL
-        assert not (tmp / "generations.jsonl").exists()  # nothing half-written
+        assert not (tmp / "calls.jsonl").exists()  # nothing half-written
         first = dict(server.by_body)
         proc.clear()
         from seedforge.cache import CallCache
@@ -167,7 +167,7 @@ def test_kill_9_then_rerun_sends_no_answered_call_again(tmp_path: Path, kill_at:
         stored = CallCache(tmp / "cache" / "calls.sqlite").stats()["calls"]
         out = stage(tmp)
         assert out.returncode == 0, out.stderr
-        rows = read_jsonl(tmp / "generations.jsonl")
+        rows = read_jsonl(tmp / "calls.jsonl")
         run = read_json(tmp / "run.json")
         again = {b: c - first.get(b, 0) for b, c in server.by_body.items() if c > first.get(b, 0)}
     assert len(rows) == n == len({r["call"] for r in rows}) and all(r["raw"] for r in rows)

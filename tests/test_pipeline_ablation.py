@@ -69,7 +69,7 @@ def test_default_is_llm2llm_targeted_from_base(project: Path) -> None:
         assert [s["id"] for s in read_jsonl(it(project, i, "selected.jsonl"))] == wrong(predictions)
         # The teacher saw each wrong example's wrong answer.
         selected = {s["id"]: s for s in read_jsonl(it(project, i, "selected.jsonl"))}
-        for g in read_jsonl(it(project, i, "generations.jsonl")):
+        for g in read_jsonl(it(project, i, "calls.jsonl")):
             assert (
                 f"The student wrongly answered: {selected[g['parent_id']]['prediction']}"
                 in CallRow(**g).request.text()
@@ -103,7 +103,7 @@ def test_uniform_baseline_draws_the_same_budget_at_random(project: Path) -> None
         "selected": len(targeted),
     }
     assert lock(project)["select@0"]["params"]["params.yaml"]["loop.augment"] == "uniform"
-    assert {g["parent_id"] for g in read_jsonl(it(project, 0, "generations.jsonl"))} == set(selected)
+    assert {g["parent_id"] for g in read_jsonl(it(project, 0, "calls.jsonl"))} == set(selected)
     set_loop(project, budget=5)
     dvc(project, "repro", "select@0")
     assert len(read_jsonl(it(project, 0, "selected.jsonl"))) == 5
@@ -113,7 +113,7 @@ def test_no_augmentation_baseline_keeps_the_seed_set(project: Path) -> None:
     set_loop(project, augment="none", budget=None)
     dvc(project, "repro", "merge@0")
     assert read_jsonl(it(project, 0, "selected.jsonl")) == []
-    assert read_jsonl(it(project, 0, "generations.jsonl")) == []
+    assert read_jsonl(it(project, 0, "calls.jsonl")) == []
     assert read_records(it(project, 1, "dataset.jsonl")) == read_records(it(project, 0, "dataset.jsonl"))
 
 
@@ -140,7 +140,7 @@ def test_wrong_any_previous_init_and_hidden_predictions(project: Path) -> None:
     for i in (0, 1):
         assert all(
             "wrongly answered" not in CallRow(**g).request.text()
-            for g in read_jsonl(it(project, i, "generations.jsonl"))
+            for g in read_jsonl(it(project, i, "calls.jsonl"))
         )
     # init: previous: each retrain started from the student before it, and dvc.lock pins which.
     stages = lock(project)

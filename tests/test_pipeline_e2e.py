@@ -65,7 +65,7 @@ def test_every_iteration_dataset_is_the_last_plus_what_was_kept(project: Path) -
             assert r.origin == "generated" and r.iteration == i + 1 and r.parent_id in seed_ids
             assert r.teacher is not None and r.teacher.profile == "tiny"
             assert r.template is not None and r.template.path == "prompts/classification.jinja"
-            assert r.call and r.generation is not None and "seed" in r.generation
+            assert r.call and r.sampling is not None and "seed" in r.sampling
             assert r.output in {"account", "billing", "delivery", "technical"}
 
 
@@ -76,7 +76,7 @@ def test_selection_follows_the_students_mistakes(project: Path) -> None:
         selected = read_jsonl(project / "data" / "iterations" / str(i) / "selected.jsonl")
         assert [s["id"] for s in selected] == wrong
         parents = {
-            g["parent_id"] for g in read_jsonl(project / "data" / "iterations" / str(i) / "generations.jsonl")
+            g["parent_id"] for g in read_jsonl(project / "data" / "iterations" / str(i) / "calls.jsonl")
         }
         assert parents == set(wrong)
 

@@ -42,7 +42,7 @@ def test_http_teacher_pipeline_never_writes_the_key(tmp_path: Path) -> None:
     # The HTTP teacher reads no local model: the tiny teacher stage left a marker, trained nothing.
     assert (project / "models/tiny_teacher/NOT_BUILT").exists()
     assert not (project / "models/tiny_teacher/model.gguf").exists()
-    rows = read_jsonl(project / "data/iterations/0/generations.jsonl")
+    rows = read_jsonl(project / "data/iterations/0/calls.jsonl")
     assert rows and all(r["teacher"]["backend"] == "openai" and r["raw"] for r in rows)
     written = [p for p in project.rglob("*") if p.is_file() and p.relative_to(project).parts[0] != ".git"]
     assert any(p.suffix == ".sqlite" for p in written)  # the call cache is searched too

@@ -69,14 +69,14 @@ def test_gsm8k_round_with_a_causal_student(tmp_path: Path) -> None:
     assert all(isinstance(p["prediction"], str) for p in predictions)
     wrong = sorted(p["id"] for p in predictions if p["split"] == "seed" and not p["correct"])
     assert [s["id"] for s in read_jsonl(it0 / "selected.jsonl")] == wrong
-    generations = read_jsonl(it0 / "generations.jsonl")
+    calls = read_jsonl(it0 / "calls.jsonl")
     # One first call per wrong seed example (sample 0), plus re-asks of calls with no valid example.
-    firsts = [g for g in generations if g["sampling"]["sample"] == 0]
+    firsts = [g for g in calls if g["sampling"]["sample"] == 0]
     assert sorted(g["parent_id"] for g in firsts) == wrong
-    assert all("Question:" in g["request"]["messages"][0]["content"] for g in generations)
+    assert all("Question:" in g["request"]["messages"][0]["content"] for g in calls)
     kept = read_records(it0 / "kept.jsonl")
     math = get_task("math")
     assert all(math.validate(Example(r.input, r.output)) == (True, "ok") for r in kept)
     f = read_json(project / "metrics" / "filter" / "0.json")
-    assert f["calls"] == len(generations) and f["kept"] == len(kept)  # re-asks are calls too
+    assert f["calls"] == len(calls) and f["kept"] == len(kept)  # re-asks are calls too
     assert len(read_records(project / "data" / "iterations" / "1" / "dataset.jsonl")) == 12 + len(kept)

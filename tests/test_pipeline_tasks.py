@@ -36,7 +36,7 @@ def check_round(project: Path, n_seed: int) -> list:
     wrong = sorted(p["id"] for p in predictions if p["split"] == "seed" and not p["correct"])
     assert wrong, "a lightly trained student must get some seed examples wrong"
     assert [s["id"] for s in read_jsonl(it0 / "selected.jsonl")] == wrong
-    calls = read_jsonl(it0 / "generations.jsonl")  # first calls (sample 0) plus re-asks
+    calls = read_jsonl(it0 / "calls.jsonl")  # first calls (sample 0) plus re-asks
     assert sorted(c["parent_id"] for c in calls if c["sampling"]["sample"] == 0) == sorted(wrong)
     kept = read_records(it0 / "kept.jsonl")
     assert all(task.validate(Example(r.input, r.output)) == (True, "ok") for r in kept)
@@ -67,8 +67,8 @@ def test_multiple_choice_round_with_the_minilm_student(tmp_path: Path) -> None:
     assert all(r.output in "ABCD" and r.input.count("\n") == 4 for r in seed)
     predictions = read_jsonl(project / "data" / "iterations" / "0" / "predictions.jsonl")
     assert {p["answer"] for p in predictions} <= {"A", "B", "C", "D"}
-    generations = read_jsonl(project / "data" / "iterations" / "0" / "generations.jsonl")
-    assert all("each with options A, B, C, D" in g["request"]["messages"][0]["content"] for g in generations)
+    calls = read_jsonl(project / "data" / "iterations" / "0" / "calls.jsonl")
+    assert all("each with options A, B, C, D" in g["request"]["messages"][0]["content"] for g in calls)
     check_round(project, 16)
 
 
@@ -103,11 +103,11 @@ def test_instruction_round_with_a_causal_student(tmp_path: Path) -> None:
         "threshold": 0.3,
         "labels": None,
     }
-    generations = read_jsonl(project / "data" / "iterations" / "0" / "generations.jsonl")
-    assert all(g["template"]["path"] == "prompts/instruction.jinja" for g in generations)
+    calls = read_jsonl(project / "data" / "iterations" / "0" / "calls.jsonl")
+    assert all(g["template"]["path"] == "prompts/instruction.jinja" for g in calls)
     assert all(
         "The student's response, which fell short:" in g["request"]["messages"][0]["content"]
-        for g in generations
+        for g in calls
     )
     metrics = read_json(project / "metrics" / "evaluate" / "0.json")
     assert 0.0 <= metrics["test_score"] <= 1.0 and metrics["seed_total"] == 8

@@ -49,7 +49,7 @@ def test_sst2_one_round(tmp_path: Path) -> None:
     assert metrics["test_accuracy"] > 0.5  # MiniLM reads sentiment better than chance from 48 examples
     # select: all (the ablation) asks the teacher about every seed example (sample 0), plus
     # re-asks (later samples) of calls whose answer held no valid example.
-    calls = read_jsonl(project / "data" / "iterations" / "0" / "generations.jsonl")
+    calls = read_jsonl(project / "data" / "iterations" / "0" / "calls.jsonl")
     assert sorted(c["parent_id"] for c in calls if c["sampling"]["sample"] == 0) == sorted(r.id for r in seed)
     merged = read_records(project / "data" / "iterations" / "1" / "dataset.jsonl")
     kept = read_records(project / "data" / "iterations" / "0" / "kept.jsonl")

@@ -40,3 +40,14 @@ def test_unknown_field_is_rejected(tmp_path: Path) -> None:
     )
     with pytest.raises(SeedforgeError, match="field 'extra'"):
         read_records(path)
+
+
+def test_records_from_before_the_rename_read_generation_as_sampling(tmp_path: Path) -> None:
+    """Older records kept the call's sampling params as `generation`; they read, and write back, as
+    `sampling` (so a diff or audit of an older revision still works)."""
+    row = dict(Record.seed("classification", "x", "a").to_row(), origin="generated")
+    older = {k: v for k, v in row.items() if k != "sampling"} | {"generation": {"seed": 3, "sample": 0}}
+    (tmp_path / "d.jsonl").write_text(__import__("json").dumps(older) + "\n")
+    (back,) = read_records(tmp_path / "d.jsonl")
+    assert back.sampling == {"seed": 3, "sample": 0}
+    assert "generation" not in back.to_row() and back.to_row()["sampling"] == {"seed": 3, "sample": 0}

@@ -77,3 +77,16 @@ def test_rows_that_do_not_fit_name_file_line_and_field(tmp_path: Path, model, ro
     write_jsonl(tmp_path / "r.jsonl", [row])
     with pytest.raises(SeedforgeError, match=rf"r\.jsonl:1: field '{field}'"):
         read_rows(tmp_path / "r.jsonl", model)
+
+
+def test_a_snapshot_reads_call_rows_under_their_older_file_name(tmp_path: Path) -> None:
+    """Revisions from before `generations.jsonl` became `calls.jsonl` still show their calls."""
+    from seedforge import layout
+    from seedforge.snapshot import Snapshot
+
+    older = tmp_path / "data" / "iterations" / "0" / "generations.jsonl"
+    older.parent.mkdir(parents=True)
+    write_jsonl(older, [CALL])
+    (row,) = Snapshot(tmp_path).rows(layout.calls(0), CallRow)
+    assert row.call == "c1"
+    assert Snapshot(tmp_path).rows(layout.calls(1), CallRow) == []

@@ -11,7 +11,7 @@ first occurrence, datasets, kept and annotated files in iteration order):
 - `orphan`: a generated or annotated row's parent is not a seed example of this run;
 - `template_missing` / `template_changed`: the template it names is gone, or its sha256 differs
   from the file in this snapshot (workspace, or the revision audited);
-- `missing_call` / `call_mismatch`: its call is not in its round's generations file, or that call
+- `missing_call` / `call_mismatch`: its call is not in its round's calls file, or that call
   was made for another parent or by another teacher;
 - `iteration`: a row sits in a dataset older than the iteration it says it entered;
 - `lost_row`: a row of dataset i (or kept or annotated in round i) is missing from dataset i+1
@@ -84,7 +84,7 @@ class Auditor:
 
     def _calls(self, i: int) -> dict[str, CallRow]:
         if i not in self.calls:
-            self.calls[i] = {c.call: c for c in self.snap.rows(layout.generations(i), CallRow)}
+            self.calls[i] = {c.call: c for c in self.snap.rows(layout.calls(i), CallRow)}
         return self.calls[i]
 
     def _template_sha(self, path: str) -> str | None:
@@ -157,7 +157,7 @@ class Auditor:
             if rec.input not in self.pool:
                 flag("not_in_pool", f"annotated input is not in {self.snap.where(layout.prepared('pool'))}")
         else:
-            needed += (("template", rec.template), ("generation", rec.generation), ("call", rec.call))
+            needed += (("template", rec.template), ("sampling", rec.sampling), ("call", rec.call))
         missing = [name for name, value in needed if value is None]
         if missing:
             flag("no_provenance", f"{rec.origin} row lacks {', '.join(missing)}")
@@ -176,7 +176,7 @@ class Auditor:
         if rec.call is not None:
             call = self._calls(rec.iteration - 1).get(rec.call)
             if call is None:
-                flag("missing_call", f"call {rec.call} not in {layout.generations(rec.iteration - 1)}")
+                flag("missing_call", f"call {rec.call} not in {layout.calls(rec.iteration - 1)}")
             elif call.parent_id != rec.parent_id or (rec.teacher is not None and call.teacher != rec.teacher):
                 flag(
                     "call_mismatch",

@@ -8,7 +8,7 @@ same paths out for the stages; `tests/test_layout.py` checks that the two agree.
     data/iterations/<i>/dataset.jsonl       iteration i's training set (records)
     data/iterations/<i>/predictions.jsonl   iteration i's student on seed/test/dev (PredictionRow)
     data/iterations/<i>/selected.jsonl      seed examples chosen for augmentation (SelectionRow)
-    data/iterations/<i>/generations.jsonl   one row per teacher call (CallRow)
+    data/iterations/<i>/calls.jsonl   one row per teacher call (CallRow)
     data/iterations/<i>/kept.jsonl          records that passed the gates, entering iteration i+1
     data/iterations/<i>/rejects.jsonl       everything dropped, with its reason (RejectRow)
     data/iterations/<i>/annotated.jsonl     pool inputs labelled by annotate@i (records, origin annotated)
@@ -36,13 +36,13 @@ SUMMARY = f"{REPORTS}/summary.json"
 TABLE = f"{REPORTS}/iterations.csv"
 
 IterationFile = Literal[
-    "dataset", "predictions", "selected", "generations", "kept", "rejects", "annotated", "annotate_rejects"
+    "dataset", "predictions", "selected", "calls", "kept", "rejects", "annotated", "annotate_rejects"
 ]
 ITERATION_FILES: tuple[IterationFile, ...] = (
     "dataset",
     "predictions",
     "selected",
-    "generations",
+    "calls",
     "kept",
     "rejects",
     "annotated",
@@ -73,8 +73,8 @@ def selected(i: int) -> str:
     return iteration_file(i, "selected")
 
 
-def generations(i: int) -> str:
-    return iteration_file(i, "generations")
+def calls(i: int) -> str:
+    return iteration_file(i, "calls")
 
 
 def kept(i: int) -> str:
@@ -91,6 +91,24 @@ def annotated(i: int) -> str:
 
 def annotate_rejects(i: int) -> str:
     return iteration_file(i, "annotate_rejects")
+
+
+# Files renamed since a revision a user may still diff or audit: new name -> old name.
+OLDER_NAMES = {"calls": "generations"}
+
+
+def older_name(path: str) -> str | None:
+    """The name `path` had in older revisions, if it was renamed.
+
+    >>> older_name("data/iterations/2/calls.jsonl")
+    'data/iterations/2/generations.jsonl'
+    >>> older_name("data/iterations/2/dataset.jsonl") is None
+    True
+    """
+    m = re.fullmatch(rf"({ITERATIONS}/\d+/)(\w+)(\.jsonl)", path)
+    if m is None or m.group(2) not in OLDER_NAMES:
+        return None
+    return m.group(1) + OLDER_NAMES[m.group(2)] + m.group(3)
 
 
 def prepared(split: str) -> str:

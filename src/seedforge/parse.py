@@ -1,6 +1,6 @@
 """Teacher call rows -> candidate records, and a reject row for every call that gave none.
 
-This is the one place that reads the call-row shape of `generations.jsonl` (written by the
+This is the one place that reads the call-row shape of `calls.jsonl` (written by the
 generate stage): `call`, `parent_id`, `teacher`, `template`, `raw` and the call's sampling
 params (`sampling`, or `generation` in older files). A row whose `raw` is null is a failed call:
 it is counted as `call:<cause>` (e.g. `call:server`), never parsed.
@@ -55,7 +55,7 @@ def candidates(call: dict[str, Any], task: Task, iteration: int) -> tuple[list[R
         "parent_id": call.get("parent_id"),
         "teacher": TeacherRef(**call["teacher"]),
         "template": TemplateRef(**call["template"]),
-        "generation": sampling,
+        "sampling": sampling,
         "call": call["call"],  # the raw output stays in the call row, once for all its examples
     }
     parsed = task.parse(raw)

@@ -57,7 +57,7 @@ def _dataset_records(snap: Snapshot) -> tuple[dict[str, Record], dict[str, list[
 
 
 def _calls(snap: Snapshot, i: int) -> dict[str, CallRow]:
-    return {c.call: c for c in snap.rows(layout.generations(i), CallRow)}
+    return {c.call: c for c in snap.rows(layout.calls(i), CallRow)}
 
 
 def _seed_prediction(snap: Snapshot, i: int, seed_id: str) -> PredictionRow | None:
@@ -101,7 +101,7 @@ def _generated(snap: Snapshot, rec: Record, present: list[int], seeds: dict[str,
         "trigger": _trigger(snap, round_, rec.parent_id),
         "teacher": None if rec.teacher is None else rec.teacher.model_dump(),
         "template": None if rec.template is None else rec.template.model_dump(),
-        "sampling": rec.generation,
+        "sampling": rec.sampling,
         "call": _call_view(call),
         "gates": rec.gates,
         "siblings": siblings,
@@ -441,7 +441,7 @@ def _parent_lines(c: dict[str, Any]) -> list[str]:
 
 def _call_lines(call: dict[str, Any] | None, example_call: str | None = None) -> list[str]:
     if call is None:
-        return [f"call: {example_call or '-'} (NOT FOUND in the generations file)"]
+        return [f"call: {example_call or '-'} (NOT FOUND in the calls file)"]
     usage = call["usage"] or {}
     lines = [
         f"call: {call['call']} (finish {call['finish_reason']}, tokens {usage.get('prompt_tokens', '?')} in "

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from seedforge.io import dumps, read_rows, write_jsonl
 
@@ -63,11 +63,21 @@ class Record(BaseModel):
     parent_id: str | None = None  # the seed example it was made from
     teacher: TeacherRef | None = None
     template: TemplateRef | None = None
-    generation: dict[str, Any] | None = None  # sampling params and sample index of the call
+    sampling: dict[str, Any] | None = None  # sampling params and sample index of the call
     # The key of the teacher call it was parsed from: the call row in that iteration's
-    # generations.jsonl holds the prompt and the whole raw output, once for all its examples.
+    # calls.jsonl holds the prompt and the whole raw output, once for all its examples.
     call: str | None = None
     gates: dict[str, float] = {}  # scores that gates attach (later: embedding similarity)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _older_names(cls, row: Any) -> Any:
+        """Records written before the rename kept the call's sampling params as `generation`;
+        reading them keeps diffs and audits across older revisions working."""
+        if isinstance(row, dict) and "generation" in row and "sampling" not in row:
+            row = {**row, "sampling": row["generation"]}
+            del row["generation"]
+        return row
 
     @classmethod
     def seed(cls, task: str, input: str, output: str) -> Record:

@@ -93,8 +93,8 @@ def collect(snap: Snapshot, samples: int = SAMPLES) -> Run:
             row[f"{split}_accuracy"] = accuracy(by_split.get(split, []))
         if predictions:
             row["seed_wrong"] = sum(not p.correct for p in by_split.get("seed", []))
-        if snap.exists(layout.generations(i)):
-            calls = snap.rows(layout.generations(i), CallRow)
+        if snap.exists(layout.calls(i)):
+            calls = snap.rows(layout.calls(i), CallRow)
             rejects = snap.rows(layout.rejects(i), RejectRow)
             row.update(
                 calls=len(calls),

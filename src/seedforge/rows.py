@@ -4,7 +4,7 @@ Per iteration i, under `data/iterations/<i>/` (see `seedforge.layout`):
 
 - `predictions.jsonl`: one `PredictionRow` per seed, test and dev example, for iteration i's student;
 - `selected.jsonl`: one `SelectionRow` per seed example chosen for augmentation;
-- `generations.jsonl`: one `CallRow` per teacher call (failed calls too);
+- `calls.jsonl`: one `CallRow` per teacher call (failed calls too);
 - `rejects.jsonl`: one `RejectRow` per candidate or call that did not make it in;
 - `annotated.jsonl` (records, `origin: annotated`) and `annotate_rejects.jsonl` (`RejectRow`s): annotate@i.
 

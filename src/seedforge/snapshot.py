@@ -60,7 +60,11 @@ class Snapshot:
     def read_bytes(self, path: str) -> bytes | None:
         """The file's bytes, or None when it does not exist in this snapshot."""
         if path not in self._cache:
-            self._cache[path] = self._read(path)
+            data = self._read(path)
+            older = layout.older_name(path)
+            if data is None and older is not None:  # a revision from before a file was renamed
+                data = self._read(older)
+            self._cache[path] = data
         return self._cache[path]
 
     def _read(self, path: str) -> bytes | None:

@@ -1,6 +1,6 @@
 """The fine-tuned teacher (DAFTT, arXiv 2310.01119): LoRA on a causal LM from the seed set.
 
-The teacher learns the task's generation format: shown a few seed examples of one label in the
+The teacher learns the format it writes examples in: shown a few seed examples of one label in the
 task's strict format, it writes one more example of that label. At serving time the same
 few-shot prompt (`fewshot_prompt`) is sent as a plain completion (`chat: false`) to llama.cpp,
 which loads the base GGUF plus the adapter this module exports (`adapter.gguf`).

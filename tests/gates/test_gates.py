@@ -39,7 +39,7 @@ def test_candidates_carry_provenance_and_canonical_labels() -> None:
     first = records[0]
     assert first.origin == "generated" and first.iteration == 1 and first.parent_id == "p1"
     assert first.teacher is not None and first.teacher.profile == "tiny"
-    assert first.generation == {"temperature": 1.0, "seed": 7, "sample": 0}
+    assert first.sampling == {"temperature": 1.0, "seed": 7, "sample": 0}
     assert first.call == "c1"  # the raw output stays in the call row
     assert [r["reason"] for r in rejects] == ["parse:missing_field:label"]
     assert all(tuple(r) == REJECT_FIELDS for r in rejects)
@@ -49,7 +49,7 @@ def test_older_call_rows_name_sampling_generation() -> None:
     row = call(RAW)
     row["generation"] = row.pop("sampling")
     records, _ = candidates(row, TASK, iteration=1)
-    assert records[0].generation == {"temperature": 1.0, "seed": 7, "sample": 0}
+    assert records[0].sampling == {"temperature": 1.0, "seed": 7, "sample": 0}
     assert records[0].call == "c1"
 
 

@@ -144,7 +144,7 @@ def filter_stage(root: Path, student: Path, reference: str) -> subprocess.Comple
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["gates"].update(device="cpu", label={"enabled": True, "reference": reference})
     (root / "params.yaml").write_text(yaml.safe_dump(params))
-    files = {n: str(root / n) for n in ("generations.jsonl", "kept.jsonl", "rejects.jsonl", "filter.json")}
+    files = {n: str(root / n) for n in ("calls.jsonl", "kept.jsonl", "rejects.jsonl", "filter.json")}
     return subprocess.run(
         [
             *(
@@ -157,8 +157,8 @@ def filter_stage(root: Path, student: Path, reference: str) -> subprocess.Comple
                 "0",
             ),
             *(
-                "--generations",
-                files["generations.jsonl"],
+                "--calls",
+                files["calls.jsonl"],
                 "--dataset",
                 str(root / "prepared" / "seed.jsonl"),
             ),
@@ -205,7 +205,7 @@ def test_filter_stage_with_the_student_reference(students: dict, tmp_path: Path)
         "template": {"path": "prompts/classification.jinja", "sha256": "0" * 64},
         "sampling": {"temperature": 1.0, "seed": 7, "sample": 0},
     }
-    write_jsonl(tmp_path / "generations.jsonl", [call])
+    write_jsonl(tmp_path / "calls.jsonl", [call])
 
     done = filter_stage(tmp_path, students["right"], "student")
     assert done.returncode == 0, done.stderr

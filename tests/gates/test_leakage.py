@@ -28,7 +28,7 @@ def records(rows: list[tuple[str, str]], task: str = "classification") -> list[R
 
 def candidate(text: str, label: str, tag: str) -> Record:
     r = Record.seed("classification", text, label)
-    return r.model_copy(update={"origin": "generated", "generation": {"call": tag}})
+    return r.model_copy(update={"origin": "generated", "sampling": {"call": tag}})
 
 
 # Recall bounds per dataset. SNIPS commands are short and templated: one word changed in a

@@ -259,7 +259,7 @@ def test_generate_stage_over_http_never_writes_the_key(server: str, tmp_path: Pa
             "--cache",
             str(tmp_path / "cache"),
             "--out",
-            str(tmp_path / "generations.jsonl"),
+            str(tmp_path / "calls.jsonl"),
             "--metrics",
             str(tmp_path / "metrics.json"),
         ],
@@ -269,7 +269,7 @@ def test_generate_stage_over_http_never_writes_the_key(server: str, tmp_path: Pa
         env=env,
     )
     assert out.returncode == 0, out.stderr
-    rows = read_jsonl(tmp_path / "generations.jsonl")
+    rows = read_jsonl(tmp_path / "calls.jsonl")
     # One first call per example, plus a fresh sample for a call whose output had no valid example.
     firsts = sorted(r["parent_id"] for r in rows if r["sampling"]["sample"] == 0)
     assert firsts == ["a1", "b2"] and {r["parent_id"] for r in rows} == {"a1", "b2"}
