@@ -63,7 +63,16 @@ def main() -> None:
             seed = read_records(args.prepared / "seed.jsonl")
             shown = annotate.demonstrations(seed, labels, settings.shots, params.seed)
             labelled, unsure = annotate.label(
-                teacher, task, labels, shown, picked, settings.threshold, args.iteration, ref
+                teacher,
+                task,
+                labels,
+                shown,
+                picked,
+                settings.threshold,
+                args.iteration,
+                ref,
+                temperature=settings.temperature,
+                seed=params.seed,
             )
             # The same chain as filter@i's: a pool may hold a test sentence (in other case or
             # punctuation than prepare's exact check sees) or a near-copy of a dataset row.

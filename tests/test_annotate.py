@@ -247,3 +247,44 @@ def test_merge_drops_annotated_rows_a_kept_generated_row_holds(tmp_path: Path) -
         ("the plot is a mess", "generated"),
     ]
     assert "dropped 2 annotated rows" in out.stderr
+
+
+class FixedScores:
+    """Label log-probabilities given per input: the scorer's part, so the test is about drawing."""
+
+    def __init__(self, table: dict[str, list[float]]) -> None:
+        self.table = table
+
+    def score(self, prefix: str, items: list[str], options: list[str]) -> list[list[float]]:
+        return [self.table[item.split("\n")[0].removeprefix("Input: ")] for item in items]
+
+
+def test_labels_are_drawn_at_the_temperature_and_keep_the_models_probability() -> None:
+    import math
+
+    from seedforge import annotate as ann
+    from seedforge.records import TeacherRef
+    from seedforge.tasks import get_task
+
+    task = get_task("classification").with_labels(["negative", "positive"])
+    table = {f"text {n}": [math.log(0.45), math.log(0.55)] for n in range(200)}
+    picked = [ann.Target(f"p{n}", f"text {n}", "s1", 0.9) for n in range(200)]
+    ref = TeacherRef(profile="t", backend="llamacpp", model="m")
+
+    def run(temperature: float, targets: list[ann.Target] = picked, seed: int = 0) -> dict[str, Record]:
+        kept, rejects = ann.label(
+            FixedScores(table), task, task.labels, [], targets, 0.0, 0, ref, temperature, seed
+        )
+        assert not rejects
+        return {r.input: r for r in kept}
+
+    greedy = run(0.0)
+    assert {r.output for r in greedy.values()} == {"positive"}
+    sharp, flat = run(0.1), run(10.0)
+    # at 0.1 the 55% label wins about 88% of draws (softmax of logits / 0.1); at 10, about half
+    assert 150 <= sum(r.output == "positive" for r in sharp.values()) <= 195
+    assert 70 <= sum(r.output == "positive" for r in flat.values()) <= 130
+    assert {r.gates["probability"] for r in sharp.values()} == {0.45, 0.55}  # the model's own
+    assert run(0.1) == sharp  # reruns draw the same labels
+    assert run(0.1, picked[:50]) == {k: sharp[k] for k in list(sharp)[:50]}  # whatever else is drawn
+    assert run(0.1, seed=1) != sharp

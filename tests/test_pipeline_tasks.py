@@ -106,8 +106,7 @@ def test_instruction_round_with_a_causal_student(tmp_path: Path) -> None:
     calls = read_jsonl(project / "data" / "iterations" / "0" / "calls.jsonl")
     assert all(g["template"]["path"] == "prompts/instruction.jinja" for g in calls)
     assert all(
-        "The student's response, which fell short:" in g["request"]["messages"][0]["content"]
-        for g in calls
+        "The student's response, which fell short:" in g["request"]["messages"][0]["content"] for g in calls
     )
     metrics = read_json(project / "metrics" / "evaluate" / "0.json")
     assert 0.0 <= metrics["test_score"] <= 1.0 and metrics["seed_total"] == 8

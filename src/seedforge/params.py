@@ -197,6 +197,7 @@ class Annotate(Strict):
     per_example: int = Field(default=4, ge=0)  # pool inputs per wrong seed example (0: off)
     shots: int = Field(default=2, ge=0)  # seed examples per label shown before the input
     threshold: float = Field(default=0.6, ge=0, le=1)  # labels less probable are rejected (unsure)
+    temperature: float = Field(default=0.1, ge=0)  # the label is drawn from the label set at this (0: argmax)
 
 
 # --- students ---------------------------------------------------------------------------------
