@@ -87,7 +87,8 @@ def run_seed(
     encoder: Encoder,
     student: Any,
     work: Path,
-) -> dict[str, list[float]]:
+) -> tuple[dict[str, list[float]], dict[str, list[int]]]:
+    """Test accuracy per arm and iteration, and the training-set size behind each."""
     rng = random.Random(rs)
     order = list(range(len(train)))
     rng.shuffle(order)
@@ -110,6 +111,7 @@ def run_seed(
     log(f"iteration 0 test accuracy {acc0:.4f}")
     results = {arm: [acc0] for arm in ARMS}
     results["none"] = [acc0] * (args.iterations + 1)
+    sizes = {arm: [len(seed)] * (args.iterations + 1 if arm == "none" else 1) for arm in ARMS}
     budgets: list[int] = []
 
     # targeted first: its additions fix the budget of uniform and all in the same iteration
@@ -120,7 +122,9 @@ def run_seed(
         for it in range(1, args.iterations + 1):
             if arm in ("targeted", "previous"):
                 added = []
-                for r in wrong_seed(student, model, seed):
+                wrong = wrong_seed(student, model, seed)
+                log(f"{arm} iteration {it}: {len(wrong)} of {len(seed)} seed examples wrong")
+                for r in wrong:
                     fresh = [i for i in pool.nearest(r.input, used, args.k) if i not in used]
                     used.update(fresh)
                     added += fresh
@@ -144,8 +148,10 @@ def run_seed(
             model = fit(data, f"{arm}-it{it}", init=model if arm == "previous" else None)
             acc = accuracy(student, model, test)
             results[arm].append(acc)
+            sizes[arm].append(len(data))
             log(f"{arm} iteration {it}: +{len(added)} -> {len(data)} rows, test accuracy {acc:.4f}")
-    return {a: results[a] for a in ARMS if a in args.arms or a == "none"}
+    kept = [a for a in ARMS if a in args.arms or a == "none"]
+    return {a: results[a] for a in kept}, {a: sizes[a] for a in kept}
 
 
 def summary(per_seed: list[dict[str, list[float]]], iterations: int) -> dict[str, list[dict[str, float]]]:
@@ -177,6 +183,26 @@ def table(summ: dict[str, list[dict[str, float]]]) -> str:
     return "\n".join(lines)
 
 
+def combine(paths: list[Path], out: Path | None) -> None:
+    runs = [json.loads(path.read_text()) for path in paths]
+    settings = [{k: v for k, v in r["args"].items() if k not in ("seeds", "combine")} for r in runs]
+    if any(s != settings[0] for s in settings):
+        sys.exit("--combine: the runs differ in settings other than --seeds")
+    per_seed = [s for r in runs for s in r["per_seed"]]
+    seeds = [s for r in runs for s in r["args"]["seeds"][: len(r["per_seed"])]]  # a stopped run: its first
+    record = {
+        "args": runs[0]["args"] | {"seeds": seeds},
+        "per_seed": per_seed,
+        "rows_per_seed": [s for r in runs for s in r.get("rows_per_seed", [])],
+        "summary": summary(per_seed, runs[0]["args"]["iterations"]),
+        "labels": runs[0]["labels"],
+        "wall_s": [r["wall_s"] for r in runs],
+    }
+    if out is not None:
+        out.write_text(json.dumps(record, indent=1, default=str) + "\n")
+    print(table(record["summary"]))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--train", required=True, help="headerless TSV: seed and pool come from it")
@@ -194,7 +220,18 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=None, help="student epochs (default: params.yaml)")
     p.add_argument("--student", default="minilm", help="a classifier profile in params.yaml")
     p.add_argument("--out", type=Path, default=None, help="JSON results")
+    p.add_argument(
+        "--combine",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="instead of running: merge result files of the same settings run for different random "
+        "seeds (e.g. in parallel processes) into --out, and print the table",
+    )
     args = p.parse_args()
+    if args.combine:
+        combine(args.combine, args.out)
+        return
 
     columns = args.columns.split(",")
     params = load_params(ROOT / "params.yaml")
@@ -213,6 +250,7 @@ def main() -> None:
     student = make_student(args.student, profile)
     t0 = time.monotonic()
     per_seed: list[dict[str, list[float]]] = []
+    rows_per_seed: list[dict[str, list[int]]] = []
 
     def save() -> None:
         """Written after every random seed, so a run stopped early keeps the seeds it finished."""
@@ -222,6 +260,7 @@ def main() -> None:
         record = {
             "args": {k: v for k, v in vars(args).items() if k != "out"},
             "per_seed": per_seed,
+            "rows_per_seed": rows_per_seed,  # training rows behind each accuracy
             "summary": summary(per_seed, args.iterations),
             "labels": list(task.labels or []),
             "wall_s": round(time.monotonic() - t0),
@@ -230,7 +269,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as work:
         for rs in args.seeds:
-            per_seed.append(run_seed(args, rs, task, train, test, encoder, student, Path(work)))
+            accuracies, sizes = run_seed(args, rs, task, train, test, encoder, student, Path(work))
+            per_seed.append(accuracies)
+            rows_per_seed.append(sizes)
             save()
     print(table(summary(per_seed, args.iterations)))
     print(f"wall {time.monotonic() - t0:.0f}s")

@@ -21,7 +21,8 @@ def error_of(raw: dict) -> str:
 def test_shipped_recipe_validates() -> None:
     p = load_params(REPO / "params.yaml")
     assert isinstance(p, Params)
-    assert p.teacher == "tiny" and p.teacher_profile.backend == "llamacpp"
+    assert p.teacher == "smollm2_tuned" and p.teacher_profile.backend == "llamacpp"
+    assert p.teacher_profile.lora == "models/teacher_finetune/adapter.gguf"  # the stage's output
     assert p.loop.iterations == [0, 1, 2]
     # The hosted profile names the variable, never a key.
     assert p.teachers["llama70b"].api_key_env == "SEEDFORGE_API_KEY"
