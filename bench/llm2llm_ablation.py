@@ -205,8 +205,8 @@ def combine(paths: list[Path], out: Path | None) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--train", required=True, help="headerless TSV: seed and pool come from it")
-    p.add_argument("--test", required=True)
+    p.add_argument("--train", help="headerless TSV: seed and pool come from it (required unless --combine)")
+    p.add_argument("--test", help="headerless TSV for scoring (required unless --combine)")
     p.add_argument("--columns", default="label,text", help="column names, in file order")
     p.add_argument("--input", default="text")
     p.add_argument("--output", default="label")
@@ -232,6 +232,8 @@ def main() -> None:
     if args.combine:
         combine(args.combine, args.out)
         return
+    if not (args.train and args.test):
+        p.error("--train and --test are required")
 
     columns = args.columns.split(",")
     params = load_params(ROOT / "params.yaml")
