@@ -44,7 +44,7 @@ def copy_project(dest: Path) -> Path:
     # Tests run the loop with the tiny teacher (seconds a round), whatever `make repro` defaults to;
     # a text edit keeps the recipe's comments, which some tests edit by text.
     recipe = dest / "params.yaml"
-    text, n = re.subn(r"(?m)^teacher: \S+", "teacher: tiny", recipe.read_text())
+    text, n = re.subn(r"(?m)^teacher: .*$", "teacher: tiny", recipe.read_text())
     assert n == 1, "params.yaml must have one top-level `teacher:` line"
     recipe.write_text(text)
     run = lambda *cmd: subprocess.run(cmd, cwd=dest, check=True, capture_output=True)  # noqa: E731
