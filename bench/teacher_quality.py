@@ -47,6 +47,11 @@ def read_tsv(path: Path) -> list[Record]:
     return [Record.seed("classification", text, label) for label, text in rows if text.strip()]
 
 
+def norm(text: str) -> str:
+    """Case and spacing aside: how a copied seed input is recognised."""
+    return " ".join(text.split()).casefold()
+
+
 def stratified(records: list[Record], n: int, seed: int) -> list[Record]:
     """n records, labels taken round robin (every label gets at least two when n allows)."""
     rng = random.Random(seed)
@@ -120,6 +125,7 @@ def main() -> None:
         labels = sorted({r.output for r in train})
         seeds = stratified(train, args.seed_n, seed=0)
         seed_inputs = {r.input for r in seeds}
+        seen = {norm(r.input) for r in seeds}
         pool = [r for r in train if r.input not in seed_inputs]
         t = time.perf_counter()
         judge = Oracle(train)
@@ -177,9 +183,8 @@ def main() -> None:
                 valid += ok[:1]  # one example per call, as the few-shot teachers give
             said = judge.predict([e.input for e in valid])
             # a teacher that copies its demonstrations agrees with the oracle and adds nothing
-            seen = {" ".join(r.input.split()).casefold() for r in seeds}
-            copies = sum(" ".join(e.input.split()).casefold() in seen for e in valid)
-            distinct = len({" ".join(e.input.split()).casefold() for e in valid})
+            copies = sum(norm(e.input) in seen for e in valid)
+            distinct = len({norm(e.input) for e in valid})
             agree = sum(
                 s == TASK.with_labels(labels).answer(e.output) for s, e in zip(said, valid, strict=True)
             )
