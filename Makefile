@@ -12,7 +12,11 @@ SMOLLM2_VERSION := 0.1.2
 # torch>=2.3 is then already satisfied and no CUDA build is pulled.
 # llama-cpp-python has no CPU wheel on PyPI and compiles with -march=native (~8 min on 2 cores),
 # so the built wheel is cached per CPU model and flags, outside the repo.
-CPU_KEY := $(shell (grep -m1 '^model name' /proc/cpuinfo; grep -m1 '^flags' /proc/cpuinfo) 2>/dev/null | sha256sum | cut -c1-12)
+# Build only what the bindings load: libllama and ggml. The multimodal library (mtmd/llava, imported
+# lazily by llama_cpp only for image chat handlers) is skipped; llama.cpp's tools, tests, examples
+# and server binary are already off when built as a subproject. The flags are part of the cache key.
+LLAMA_CMAKE_ARGS := -DLLAVA_BUILD=OFF
+CPU_KEY := $(shell (grep -m1 '^model name' /proc/cpuinfo; grep -m1 '^flags' /proc/cpuinfo; echo '$(LLAMA_CMAKE_ARGS)') 2>/dev/null | sha256sum | cut -c1-12)
 WHEELS := $(HOME)/.cache/seedforge/wheels/$(CPU_KEY)
 export DVC_NO_ANALYTICS := 1
 export TOKENIZERS_PARALLELISM := false
@@ -27,7 +31,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(BIN)/pip install -q uv torch==2.13.0
 	@if ! ls $(WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1; then \
 	  echo "building llama-cpp-python $(LLAMA_CPP_VERSION) once for this CPU (about 8 minutes)"; \
-	  mkdir -p $(WHEELS) && CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
+	  mkdir -p $(WHEELS) && CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" \
 	  $(BIN)/pip wheel -q --no-deps llama-cpp-python==$(LLAMA_CPP_VERSION) -w $(WHEELS); \
 	fi
 	@# uv installs the rest from its cache in seconds; it keeps the torch already installed.
