@@ -9,9 +9,9 @@ import sys
 import time
 
 sys.path.insert(0, "src")
-from seedforge import annotate
-from seedforge.params import load_params
-from seedforge.records import TeacherRef
+from seedforge.config.params import load_params
+from seedforge.loop import annotate
+from seedforge.schema.records import TeacherRef
 from seedforge.tasks import get_task
 from seedforge.teachers import make_teacher
 

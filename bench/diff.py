@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from seedforge.io import dumps
-from seedforge.records import record_id
+from seedforge.schema.records import record_id
 
 LABELS = ["account", "billing", "delivery", "technical"]
 WORDS = "my parcel card refund login password invoice courier app crash order box late twice".split()

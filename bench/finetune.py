@@ -1,4 +1,4 @@
-"""Fine-tuning speed: seconds per optimiser step through `seedforge.finetune`.
+"""Fine-tuning speed: seconds per optimiser step through `seedforge.training.finetune`.
 
 1. SmolLM2-135M LoRA (the tuned teacher's default settings: r=8 on q/k/v/o) on SST-2 few-shot
    pairs, at three batch shapes.
@@ -24,9 +24,9 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from seedforge import finetune, teacher_finetune, tinylm  # noqa: E402
-from seedforge.records import Record  # noqa: E402
+from seedforge.schema.records import Record  # noqa: E402
 from seedforge.tasks import get_task  # noqa: E402
+from seedforge.training import finetune, teacher_finetune, tinylm  # noqa: E402
 
 SST2 = REPO.parent / "shared" / "data" / "sst2" / "train.tsv"
 
@@ -99,7 +99,10 @@ if __name__ == "__main__":
     old = old_tinylm(args.old_ref)
     print("| model | path | batch x max tokens | s / step |")
     print("|---|---|---|---|")
-    for name, module in (("Trainer (seedforge.finetune)", tinylm), (f"hand loop ({args.old_ref})", old)):
+    for name, module in (
+        ("Trainer (seedforge.training.finetune)", tinylm),
+        (f"hand loop ({args.old_ref})", old),
+    ):
         if args.skip_tiny:
             break
         tiny(module, tok, 1)  # warm-up: imports and one-time set-up are not per-step costs

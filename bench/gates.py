@@ -25,9 +25,9 @@ sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
 
-from seedforge.embed import Encoder  # noqa: E402
 from seedforge.gates import Leakage, NearDuplicate, run_gates  # noqa: E402
-from seedforge.records import Record  # noqa: E402
+from seedforge.schema.records import Record  # noqa: E402
+from seedforge.vectors.embed import Encoder  # noqa: E402
 from tests.gates.planted import PERTURBATIONS, read_tsv_texts  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
@@ -95,7 +95,7 @@ def scaled_search(encoder: Encoder, texts: list[str], n: int, threshold: float, 
     """n candidates against n rows: real vectors drawn with replacement, each moved by Gaussian
     noise (cosine to its source about 0.9-0.99) and renormalised, so near-duplicates are as common
     as in real generated data. Times the near-duplicate search exactly as the gate runs it."""
-    from seedforge.search import earlier_pairs, first_kept, nearest
+    from seedforge.vectors.search import earlier_pairs, first_kept, nearest
 
     real = encoder.encode(texts)
     rng = np.random.default_rng(0)

@@ -20,12 +20,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from seedforge.embed import Encoder  # noqa: E402
+from seedforge.config.params import ClassifierStudent, Lora  # noqa: E402
 from seedforge.gates import LabelCheck, StudentLabelCheck, run_gates  # noqa: E402
-from seedforge.params import ClassifierStudent, Lora  # noqa: E402
-from seedforge.records import Record  # noqa: E402
+from seedforge.schema.records import Record  # noqa: E402
 from seedforge.students import make_student  # noqa: E402
 from seedforge.tasks import get_task  # noqa: E402
+from seedforge.vectors.embed import Encoder  # noqa: E402
 from tests.gates.planted import read_tsv_texts  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "snips"

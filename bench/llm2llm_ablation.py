@@ -34,13 +34,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from seedforge.embed import Encoder  # noqa: E402
-from seedforge.params import ClassifierStudent, Source, load_params  # noqa: E402
-from seedforge.records import Record  # noqa: E402
-from seedforge.search import top_k  # noqa: E402
-from seedforge.sources import examples, load_rows, to_records  # noqa: E402
+from seedforge.config.params import ClassifierStudent, Source, load_params  # noqa: E402
+from seedforge.data.sources import examples, load_rows, to_records  # noqa: E402
+from seedforge.schema.records import Record  # noqa: E402
 from seedforge.students import make_student  # noqa: E402
 from seedforge.tasks import make_task  # noqa: E402
+from seedforge.vectors.embed import Encoder  # noqa: E402
+from seedforge.vectors.search import top_k  # noqa: E402
 
 ARMS = ("none", "uniform", "targeted", "all", "previous")
 

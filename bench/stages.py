@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO))
 os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"]
 os.environ["DVC_NO_ANALYTICS"] = "1"
 
-from seedforge.params import load_params  # noqa: E402
+from seedforge.config.params import load_params  # noqa: E402
 from tests.conftest import copy_project  # noqa: E402
 
 

@@ -18,14 +18,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from seedforge import generate  # noqa: E402
-from seedforge.cache import CallCache  # noqa: E402
+from seedforge.config.params import LlamaCppTeacher, load_params  # noqa: E402
 from seedforge.io import read_json, read_jsonl  # noqa: E402
-from seedforge.params import LlamaCppTeacher, load_params  # noqa: E402
-from seedforge.prompts import load_template  # noqa: E402
-from seedforge.runner import Progress  # noqa: E402
+from seedforge.loop import generate  # noqa: E402
 from seedforge.tasks import from_info  # noqa: E402
 from seedforge.teachers import make_teacher  # noqa: E402
+from seedforge.teachers.cache import CallCache  # noqa: E402
+from seedforge.teachers.prompts import load_template  # noqa: E402
+from seedforge.teachers.runner import Progress  # noqa: E402
 
 
 def measure(gguf: Path, prepared: Path, calls: int, structured: bool, max_tokens: int) -> dict:

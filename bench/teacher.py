@@ -25,10 +25,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from seedforge.cache import CallCache  # noqa: E402
-from seedforge.params import OpenAITeacher  # noqa: E402
-from seedforge.runner import Progress, Runner  # noqa: E402
+from seedforge.config.params import OpenAITeacher  # noqa: E402
 from seedforge.teachers import Request, call_key, make_teacher  # noqa: E402
+from seedforge.teachers.cache import CallCache  # noqa: E402
+from seedforge.teachers.runner import Progress, Runner  # noqa: E402
 
 
 def free_port() -> int:
@@ -40,7 +40,7 @@ def free_port() -> int:
 def start_server(delay: float) -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.loopback", "--port", str(port), "--delay", str(delay)],
+        [sys.executable, "-m", "seedforge.testing.loopback", "--port", str(port), "--delay", str(delay)],
         cwd=REPO,
         stdout=subprocess.DEVNULL,
     )

@@ -27,15 +27,16 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from seedforge import annotate, generate, teacher_finetune, tiny_teacher  # noqa: E402
-from seedforge.cache import CallCache  # noqa: E402
-from seedforge.embed import Encoder  # noqa: E402
+from seedforge.config.params import TeacherFinetune, TinyTeacher, load_params  # noqa: E402
 from seedforge.io import write_json  # noqa: E402
-from seedforge.params import TeacherFinetune, TinyTeacher, load_params  # noqa: E402
-from seedforge.prompts import load_template  # noqa: E402
-from seedforge.records import Record, TeacherRef  # noqa: E402
+from seedforge.loop import annotate, generate  # noqa: E402
+from seedforge.schema.records import Record, TeacherRef  # noqa: E402
 from seedforge.tasks import Example, get_task  # noqa: E402
 from seedforge.teachers import make_teacher  # noqa: E402
+from seedforge.teachers.cache import CallCache  # noqa: E402
+from seedforge.teachers.prompts import load_template  # noqa: E402
+from seedforge.training import teacher_finetune, tiny_teacher  # noqa: E402
+from seedforge.vectors.embed import Encoder  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 CACHE = REPO / ".seedforge" / "bench" / "teacher_quality"

@@ -3,14 +3,15 @@
 from pathlib import Path
 from typing import Any
 
-from seedforge import annotate, gates, stage
-from seedforge.embed import Encoder
+from seedforge import gates, stage
+from seedforge.config.params import load_params
 from seedforge.errors import SeedforgeError
 from seedforge.io import read_jsonl, write_json, write_rows
-from seedforge.params import load_params
-from seedforge.records import Record, TeacherRef, read_records, write_records
-from seedforge.rows import RejectRow
+from seedforge.loop import annotate
+from seedforge.schema.records import Record, TeacherRef, read_records, write_records
+from seedforge.schema.rows import RejectRow
 from seedforge.teachers import make_teacher
+from seedforge.vectors.embed import Encoder
 
 
 def main() -> None:

@@ -6,10 +6,11 @@ Under `loop.select: wrong_any` it also scores the generated examples of iteratio
 
 from pathlib import Path
 
-from seedforge import evaluate, stage
+from seedforge import stage
+from seedforge.config.params import load_params
 from seedforge.io import write_json, write_rows
-from seedforge.params import load_params
-from seedforge.records import read_records
+from seedforge.loop import evaluate
+from seedforge.schema.records import read_records
 from seedforge.students import make_student
 
 

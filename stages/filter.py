@@ -4,11 +4,11 @@ import logging
 from pathlib import Path
 
 from seedforge import gates, stage
-from seedforge.embed import Encoder
+from seedforge.config.params import load_params
 from seedforge.io import read_jsonl, write_json, write_rows
-from seedforge.params import load_params
-from seedforge.records import read_records, write_records
-from seedforge.rows import RejectRow
+from seedforge.schema.records import read_records, write_records
+from seedforge.schema.rows import RejectRow
+from seedforge.vectors.embed import Encoder
 
 
 def main() -> None:

@@ -2,13 +2,14 @@
 
 from pathlib import Path
 
-from seedforge import generate, stage
-from seedforge.cache import CallCache
+from seedforge import stage
+from seedforge.config.params import load_params
 from seedforge.io import read_jsonl, write_json, write_jsonl
-from seedforge.params import load_params
-from seedforge.prompts import load_template
-from seedforge.runner import Progress
+from seedforge.loop import generate
 from seedforge.teachers import make_teacher
+from seedforge.teachers.cache import CallCache
+from seedforge.teachers.prompts import load_template
+from seedforge.teachers.runner import Progress
 
 
 def main() -> None:

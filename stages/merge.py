@@ -3,10 +3,11 @@
 import logging
 from pathlib import Path
 
-from seedforge import annotate, stage
+from seedforge import stage
+from seedforge.config.params import load_params
 from seedforge.errors import SeedforgeError
-from seedforge.params import load_params
-from seedforge.records import read_records, write_records
+from seedforge.loop import annotate
+from seedforge.schema.records import read_records, write_records
 
 
 def main() -> None:

@@ -3,11 +3,11 @@
 from pathlib import Path
 
 from seedforge import stage
-from seedforge.embed import Encoder
+from seedforge.config.params import load_params
 from seedforge.io import write_json, write_jsonl
-from seedforge.params import load_params
-from seedforge.prepare import prepare
-from seedforge.records import write_records
+from seedforge.loop.prepare import prepare
+from seedforge.schema.records import write_records
+from seedforge.vectors.embed import Encoder
 
 
 def main() -> None:

@@ -2,9 +2,10 @@
 
 from pathlib import Path
 
-from seedforge import report, stage
+from seedforge import stage
+from seedforge.config.params import load_params
 from seedforge.io import write_json, write_text
-from seedforge.params import load_params
+from seedforge.loop import summary
 
 
 def main() -> None:
@@ -14,9 +15,9 @@ def main() -> None:
     p.add_argument("--table", type=Path, required=True)
     args = p.parse_args()
     params = load_params(args.params)
-    table = report.rows(params.loop.iterations, args.metrics_dir)
-    write_json(args.summary, report.summary(table))
-    write_text(args.table, report.to_csv(table))
+    table = summary.rows(params.loop.iterations, args.metrics_dir)
+    write_json(args.summary, summary.summary(table))
+    write_text(args.table, summary.to_csv(table))
 
 
 if __name__ == "__main__":

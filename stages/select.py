@@ -3,10 +3,10 @@
 from pathlib import Path
 
 from seedforge import stage
+from seedforge.config.params import load_params
 from seedforge.io import read_rows, write_json, write_rows
-from seedforge.params import load_params
-from seedforge.rows import PredictionRow
-from seedforge.select import select
+from seedforge.loop.select import select
+from seedforge.schema.rows import PredictionRow
 
 
 def main() -> None:

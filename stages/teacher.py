@@ -18,11 +18,11 @@ profile's model.
 from pathlib import Path
 
 from seedforge import stage
+from seedforge.config.params import load_params
 from seedforge.errors import SeedforgeError
 from seedforge.io import write_json
-from seedforge.params import load_params
-from seedforge.prompts import load_template
 from seedforge.teachers import make_teacher
+from seedforge.teachers.prompts import load_template
 
 
 def main() -> None:

@@ -2,10 +2,11 @@
 
 from pathlib import Path
 
-from seedforge import finetune, stage, teacher_finetune
+from seedforge import stage
+from seedforge.config.params import load_params
 from seedforge.io import write_json
-from seedforge.params import load_params
-from seedforge.records import read_records
+from seedforge.schema.records import read_records
+from seedforge.training import finetune, teacher_finetune
 
 
 def main() -> None:

@@ -2,11 +2,12 @@
 
 from pathlib import Path
 
-from seedforge import finetune, stage, tiny_teacher
+from seedforge import stage
+from seedforge.config.params import load_params
 from seedforge.io import write_json
-from seedforge.params import load_params
-from seedforge.prompts import load_template
-from seedforge.records import read_records
+from seedforge.schema.records import read_records
+from seedforge.teachers.prompts import load_template
+from seedforge.training import finetune, tiny_teacher
 
 
 def main() -> None:

@@ -6,12 +6,13 @@ the `--previous` folder, which dvc.yaml declares as a dependency of every retrai
 
 from pathlib import Path
 
-from seedforge import finetune, stage
+from seedforge import stage
+from seedforge.config.params import load_params
 from seedforge.errors import SeedforgeError
 from seedforge.io import write_json
-from seedforge.params import load_params
-from seedforge.records import read_records
+from seedforge.schema.records import read_records
 from seedforge.students import make_student
+from seedforge.training import finetune
 
 
 def main() -> None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from seedforge import layout
 from seedforge.io import write_jsonl, write_rows
-from seedforge.records import Record, TeacherRef, record_id, write_records
-from seedforge.rows import PredictionRow, RejectRow, SelectionRow
+from seedforge.schema import layout
+from seedforge.schema.records import Record, TeacherRef, record_id, write_records
+from seedforge.schema.rows import PredictionRow, RejectRow, SelectionRow
 from tests.conftest import shared
 from tests.gates.planted import read_tsv_texts
 

@@ -107,10 +107,10 @@ def tiny_causal_student(model: Path, max_new_tokens: int) -> dict:
 @pytest.fixture(scope="session")
 def tiny_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny llama teacher trained briefly on the demo seed set, as GGUF (seconds to build)."""
-    from seedforge import tiny_teacher
-    from seedforge.params import TinyTeacher, load_params
-    from seedforge.prepare import prepare
-    from seedforge.prompts import load_template
+    from seedforge.config.params import TinyTeacher, load_params
+    from seedforge.loop.prepare import prepare
+    from seedforge.teachers.prompts import load_template
+    from seedforge.training import tiny_teacher
 
     params = load_params(REPO / "params.yaml")
     prepared = prepare(params.data, root=REPO)

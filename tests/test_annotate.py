@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import yaml
 
-from seedforge.embed import Encoder
 from seedforge.io import read_json, read_jsonl, write_jsonl
-from seedforge.parse import REJECT_FIELDS
-from seedforge.records import Record, read_records, record_id, write_records
+from seedforge.loop.candidates import REJECT_FIELDS
+from seedforge.schema.records import Record, read_records, record_id, write_records
+from seedforge.vectors.embed import Encoder
 from tests.conftest import REPO, copy_project, dvc, shared
 
 TSV = {"header": False, "columns": ["label", "sentence"], "input": "sentence"}
@@ -262,8 +262,8 @@ class FixedScores:
 def test_labels_are_drawn_at_the_temperature_and_keep_the_models_probability() -> None:
     import math
 
-    from seedforge import annotate as ann
-    from seedforge.records import TeacherRef
+    from seedforge.loop import annotate as ann
+    from seedforge.schema.records import TeacherRef
     from seedforge.tasks import get_task
 
     task = get_task("classification").with_labels(["negative", "positive"])

@@ -8,11 +8,11 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from seedforge import layout
-from seedforge.audit import audit
+from seedforge.audit.checks import audit
+from seedforge.audit.snapshot import Snapshot
 from seedforge.cli import app
-from seedforge.records import Record, record_id
-from seedforge.snapshot import Snapshot
+from seedforge.schema import layout
+from seedforge.schema.records import Record, record_id
 from tests.annotated_run import annotated_row, build
 
 runner = CliRunner()

@@ -18,11 +18,11 @@ from typing import ClassVar
 import pytest
 from typer.testing import CliRunner
 
-from seedforge import layout
-from seedforge.charts import PALETTE
+from seedforge.audit.charts import PALETTE
 from seedforge.cli import app
 from seedforge.io import dumps, read_jsonl, write_jsonl
-from seedforge.records import read_records, record_id
+from seedforge.schema import layout
+from seedforge.schema.records import read_records, record_id
 from tests.conftest import clone_run, dvc
 
 pytestmark = pytest.mark.slow

@@ -3,7 +3,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from seedforge.cli import app
-from seedforge.params import load_params
+from seedforge.config.params import load_params
 from tests.conftest import REPO
 
 runner = CliRunner()
@@ -57,7 +57,7 @@ def test_cache_stats_and_prune(tmp_path: Path) -> None:
     import sqlite3
     import time
 
-    from seedforge.cache import CallCache
+    from seedforge.teachers.cache import CallCache
 
     db = tmp_path / "calls.sqlite"
     cache = CallCache(db)

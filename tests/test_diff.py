@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from seedforge import diff
+from seedforge.audit import diff
 from seedforge.cli import app
 from seedforge.errors import SeedforgeError
-from seedforge.records import Record, TeacherRef, TemplateRef, record_id, write_records
+from seedforge.schema.records import Record, TeacherRef, TemplateRef, record_id, write_records
 
 TEMPLATE = TemplateRef(path="prompts/classification.jinja", sha256="0" * 64)
 

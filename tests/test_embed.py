@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from seedforge.embed import Encoder
 from seedforge.errors import SeedforgeError
+from seedforge.vectors.embed import Encoder
 
 TEXTS = ["the film is a joy", "where is my parcel?", "the film is a joy"]
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from seedforge import finetune, tinylm
 from seedforge.errors import SeedforgeError
+from seedforge.training import finetune, tinylm
 
 TEXTS = [f"Question: what is {a} plus {b}?\nAnswer: {a + b}." for a in range(8) for b in range(8)]
 

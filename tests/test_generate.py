@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from seedforge import generate
-from seedforge.cache import CallCache
+from seedforge.config.params import LlamaCppTeacher
 from seedforge.errors import SeedforgeError
-from seedforge.params import LlamaCppTeacher
-from seedforge.prompts import load_template
+from seedforge.loop import generate
 from seedforge.tasks import get_task
 from seedforge.teachers import make_teacher
+from seedforge.teachers.cache import CallCache
+from seedforge.teachers.prompts import load_template
 from tests.conftest import REPO
 
 LABELS = ["account", "billing", "delivery", "technical"]

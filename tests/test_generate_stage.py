@@ -16,8 +16,8 @@ import yaml
 
 from seedforge.io import read_json, read_jsonl, write_json, write_jsonl
 from seedforge.tasks import get_task
+from seedforge.testing.loopback import Loopback, prompt_of
 from tests.conftest import REPO
-from tests.loopback import Loopback, prompt_of
 
 LABELS = ["account", "billing", "delivery", "technical"]
 
@@ -122,7 +122,7 @@ def test_faults_reasks_and_counts(tmp_path: Path) -> None:
     assert len(parents) == 12
     # The filter stage's parse step sees every call row: error rows and garbage become rejects.
     from seedforge.gates import count_reasons
-    from seedforge.parse import parse_calls
+    from seedforge.loop.candidates import parse_calls
     from seedforge.tasks import get_task
 
     _, parse_rejects = parse_calls(rows, get_task("classification").with_labels(LABELS), 0)
@@ -162,7 +162,7 @@ def test_kill_9_then_rerun_sends_no_answered_call_again(tmp_path: Path, kill_at:
         assert not (tmp / "calls.jsonl").exists()  # nothing half-written
         first = dict(server.by_body)
         proc.clear()
-        from seedforge.cache import CallCache
+        from seedforge.teachers.cache import CallCache
 
         stored = CallCache(tmp / "cache" / "calls.sqlite").stats()["calls"]
         out = stage(tmp)

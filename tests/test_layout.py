@@ -1,10 +1,10 @@
-"""dvc.yaml spells out the paths for the stages; the commands find them through seedforge.layout."""
+"""dvc.yaml spells out the paths for the stages; the commands find them through seedforge.schema.layout."""
 
 import re
 
 import yaml
 
-from seedforge import layout
+from seedforge.schema import layout
 from tests.conftest import REPO
 
 

@@ -3,8 +3,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from seedforge.config.params import Params, load_params, parse_params
 from seedforge.errors import SeedforgeError
-from seedforge.params import Params, load_params, parse_params
 from tests.conftest import REPO
 
 
@@ -100,8 +100,8 @@ def test_tiny_teacher_params_mirror_tinyconfig() -> None:
     """tiny_teacher.build passes the section straight to TinyConfig: the fields must stay in step."""
     import dataclasses
 
-    from seedforge.params import TinyTeacher
-    from seedforge.tinylm import TinyConfig
+    from seedforge.config.params import TinyTeacher
+    from seedforge.training.tinylm import TinyConfig
 
     assert set(TinyTeacher.model_fields) - {"pairs"} == {f.name for f in dataclasses.fields(TinyConfig)} - {
         "seed"

@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from seedforge.io import read_json, read_jsonl
-from seedforge.records import read_records
-from seedforge.rows import CallRow
+from seedforge.schema.records import read_records
+from seedforge.schema.rows import CallRow
 from tests.conftest import copy_project, shared
 
 pytestmark = pytest.mark.slow

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from seedforge.io import read_jsonl
-from seedforge.records import read_records
+from seedforge.schema.records import read_records
 from tests.conftest import clone_run, dvc
 
 pytestmark = pytest.mark.slow

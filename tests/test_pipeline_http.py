@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from seedforge.io import read_jsonl
+from seedforge.testing.loopback import Loopback
 from tests.conftest import copy_project
-from tests.loopback import Loopback
 
 pytestmark = pytest.mark.slow
 

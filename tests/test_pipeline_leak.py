@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from seedforge.io import read_jsonl
-from seedforge.records import read_records, record_id
+from seedforge.schema.records import read_records, record_id
 from tests.conftest import DEMO, copy_project
 
 pytestmark = pytest.mark.slow

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from seedforge.io import read_json, read_jsonl
-from seedforge.records import read_records
+from seedforge.schema.records import read_records
 from seedforge.tasks import Example, get_task
 from tests.conftest import copy_project, shared, tiny_causal_student
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_gsm8k_round_with_a_causal_student(tmp_path: Path) -> None:
-    from seedforge import tinylm
+    from seedforge.training import tinylm
 
     # A causal student that loads by local path, as any hub model would by id.
     texts = [

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import yaml
 
-from seedforge.embed import Encoder
 from seedforge.io import read_jsonl
-from seedforge.records import read_records
+from seedforge.schema.records import read_records
+from seedforge.vectors.embed import Encoder
 from tests.conftest import copy_project, shared
 
 pytestmark = pytest.mark.slow

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from seedforge.io import read_json, read_jsonl
-from seedforge.records import read_records
+from seedforge.schema.records import read_records
 from seedforge.tasks import Example, from_info
 from tests.conftest import REPO, copy_project, shared, tiny_causal_student
 
@@ -73,7 +73,7 @@ def test_multiple_choice_round_with_the_minilm_student(tmp_path: Path) -> None:
 
 
 def test_instruction_round_with_a_causal_student(tmp_path: Path) -> None:
-    from seedforge import tinylm
+    from seedforge.training import tinylm
 
     rows = json.loads(shared("instruct", "alpaca_en_demo.json").read_text())
     tok = tinylm.train_tokenizer([r["instruction"] + "\n" + r["output"] for r in rows[:200]], 600)

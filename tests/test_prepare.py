@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from seedforge.config.params import Data, Source
 from seedforge.errors import SeedforgeError
-from seedforge.params import Data, Source
-from seedforge.prepare import prepare
+from seedforge.loop.prepare import prepare
 from tests.conftest import DEMO, REPO, shared
 
 
@@ -311,7 +311,7 @@ def test_a_task_spec_renames_fields_and_defaults_the_template() -> None:
 
 
 def test_seed_rows_close_to_test_rows_are_counted_by_ngram_and_embedding(tmp_path: Path) -> None:
-    from seedforge.embed import Encoder
+    from seedforge.vectors.embed import Encoder
 
     (tmp_path / "seed.csv").write_text(
         "text,label\n"

@@ -134,9 +134,9 @@ def test_fewshot_templates_render_the_tuned_teachers_training_format(
 ) -> None:
     """The prompt a completion teacher sees is teacher_finetune's training prompt plus the prefill,
     so the tuned adapter is asked in exactly the format it learned."""
-    from seedforge.generate import plan
-    from seedforge.prompts import load_template
-    from seedforge.teacher_finetune import fewshot_prompt
+    from seedforge.loop.generate import plan
+    from seedforge.teachers.prompts import load_template
+    from seedforge.training.teacher_finetune import fewshot_prompt
 
     task = get_task(task_name)
     task = task.with_labels(["billing"]) if task_name == "classification" else task

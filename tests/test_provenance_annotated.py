@@ -7,9 +7,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from seedforge import provenance, report_page
+from seedforge.audit import page, provenance
+from seedforge.audit.snapshot import Snapshot
 from seedforge.cli import app
-from seedforge.snapshot import Snapshot
 from tests.annotated_run import TEACHER, build
 
 runner = CliRunner()
@@ -71,11 +71,11 @@ def test_diff_and_report_tell_annotated_rows_from_generated_ones(tmp_path: Path)
     by_origin = {r["origin"]: r for r in d["by_origin"]}
     assert by_origin["annotated"]["added"] == 2 and by_origin["seed"]["added"] == 0
 
-    page = report_page.collect(Snapshot(tmp_path))
-    first, second = page.table
+    collected = page.collect(Snapshot(tmp_path))
+    first, second = collected.table
     assert (first["generated"], first["annotated"]) == (0, 0)
     assert (second["generated"], second["annotated"], second["dataset_size"]) == (0, 2, 6)
-    assert page.reasons[0] == {"pool near_duplicate:dataset": 1, "pool unsure": 1}
-    assert sorted(c["id"] for c in page.samples) == sorted(r.id for r in run.annotated)
-    md = report_page.markdown([page])
+    assert collected.reasons[0] == {"pool near_duplicate:dataset": 1, "pool unsure": 1}
+    assert sorted(c["id"] for c in collected.samples) == sorted(r.id for r in run.annotated)
+    md = page.markdown([collected])
     assert "| dataset size | generated | annotated |" in md and "| pool unsure |" in md

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from seedforge.io import read_json, read_jsonl
-from seedforge.records import read_records
+from seedforge.schema.records import read_records
 from tests.conftest import copy_project, shared
 
 pytestmark = pytest.mark.slow

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from seedforge.errors import SeedforgeError
-from seedforge.records import Record, read_records, record_id, write_records
+from seedforge.schema.records import Record, read_records, record_id, write_records
 
 
 def test_id_is_a_content_hash() -> None:

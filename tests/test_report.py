@@ -1,7 +1,7 @@
 import json
 from pathlib import Path
 
-from seedforge import report
+from seedforge.loop import summary
 
 
 def test_rows_from_metric_files(tmp_path: Path) -> None:
@@ -27,8 +27,8 @@ def test_rows_from_metric_files(tmp_path: Path) -> None:
     ]:
         (tmp_path / step).mkdir(exist_ok=True)
         (tmp_path / step / f"{i}.json").write_text(json.dumps(data))
-    table = report.rows([0, 1], tmp_path)
-    families = {f"rejected_{f}": 0 for f in report.REJECT_FAMILIES}
+    table = summary.rows([0, 1], tmp_path)
+    families = {f"rejected_{f}": 0 for f in summary.REJECT_FAMILIES}
     assert table == [
         {
             "iteration": 0,
@@ -44,7 +44,7 @@ def test_rows_from_metric_files(tmp_path: Path) -> None:
         },
         {"iteration": 1, "dataset_size": 43, "test_accuracy": 0.55},
     ]
-    s = report.summary(table)
+    s = summary.summary(table)
     assert s["dataset_growth"] == 3 and s["test_accuracy_gain"] == 0.05
-    csv = report.to_csv(table).splitlines()
+    csv = summary.to_csv(table).splitlines()
     assert csv[0].startswith("iteration,dataset_size,") and csv[2].startswith("1,43,")

@@ -4,7 +4,7 @@ import pytest
 
 from seedforge.errors import SeedforgeError
 from seedforge.io import read_rows, write_jsonl, write_rows
-from seedforge.rows import CallRow, PredictionRow, RejectRow, SelectionRow
+from seedforge.schema.rows import CallRow, PredictionRow, RejectRow, SelectionRow
 
 CALL = {
     "call": "c1",
@@ -81,8 +81,8 @@ def test_rows_that_do_not_fit_name_file_line_and_field(tmp_path: Path, model, ro
 
 def test_a_snapshot_reads_call_rows_under_their_older_file_name(tmp_path: Path) -> None:
     """Revisions from before `generations.jsonl` became `calls.jsonl` still show their calls."""
-    from seedforge import layout
-    from seedforge.snapshot import Snapshot
+    from seedforge.audit.snapshot import Snapshot
+    from seedforge.schema import layout
 
     older = tmp_path / "data" / "iterations" / "0" / "generations.jsonl"
     older.parent.mkdir(parents=True)

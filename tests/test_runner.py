@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from seedforge.cache import CallCache
+from seedforge.config.params import OpenAITeacher
 from seedforge.errors import SeedforgeError
-from seedforge.params import OpenAITeacher
-from seedforge.runner import Progress, Runner
 from seedforge.teachers import Request, call_key, make_teacher
-from tests.loopback import Loopback, prompt_of
+from seedforge.teachers.cache import CallCache
+from seedforge.teachers.runner import Progress, Runner
+from seedforge.testing.loopback import Loopback, prompt_of
 
 FAST = dict(timeout=0.5, backoff=0.01, backoff_max=0.05, max_attempts=4, concurrency=8)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from seedforge import search
+from seedforge.vectors import search
 
 
 def unit(n: int, dim: int, seed: int) -> np.ndarray:

@@ -3,8 +3,8 @@
 import pytest
 
 from seedforge.errors import SeedforgeError
-from seedforge.rows import PredictionRow
-from seedforge.select import select
+from seedforge.loop.select import select
+from seedforge.schema.rows import PredictionRow
 
 
 def prediction(id: str, split: str, input: str, correct: bool) -> PredictionRow:

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from seedforge.records import Record
+from seedforge.schema.records import Record
 from seedforge.tasks import get_task
-from seedforge.teacher_finetune import fewshot_prompt, training_pairs
+from seedforge.training.teacher_finetune import fewshot_prompt, training_pairs
 from tests.conftest import copy_project, shared
 
 
@@ -55,7 +55,7 @@ def _dvc(project: Path, *args: str) -> str:
 def test_stage_tunes_smollm2_and_llama_cpp_output_changes(tmp_path: Path) -> None:
     import llama_cpp
 
-    from seedforge import models
+    from seedforge import weights
 
     project = copy_project(tmp_path / "project")
     params = yaml.safe_load((project / "params.yaml").read_text())
@@ -92,7 +92,7 @@ def test_stage_tunes_smollm2_and_llama_cpp_output_changes(tmp_path: Path) -> Non
     from seedforge.tasks import Example
 
     prompt = fewshot_prompt(task, [Example(s["input"], s["output"]) for s in shots])
-    base = str(models.gguf_path("smollm2"))
+    base = str(weights.gguf_path("smollm2"))
     texts = []
     for lora in (None, str(adapter)):
         llm = llama_cpp.Llama(model_path=base, lora_path=lora, n_ctx=512, seed=0, verbose=False)

@@ -11,7 +11,7 @@ import pytest
 import torch
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-from seedforge import tinylm
+from seedforge.training import tinylm
 
 SENTENCES = [
     "The quick brown fox jumps over the lazy dog.",

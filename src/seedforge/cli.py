@@ -10,9 +10,9 @@ import typer
 import yaml
 
 from seedforge import __version__
+from seedforge.config.params import load_params, parse_params
 from seedforge.errors import SeedforgeError
 from seedforge.io import write_text
-from seedforge.params import load_params, parse_params
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="seedforge: compile training sets with a teacher."
@@ -107,7 +107,7 @@ def cache_stats(cache: Path = CACHE) -> None:
     """Answers stored, per teacher profile, with their size and age."""
     import time
 
-    from seedforge.cache import CallCache
+    from seedforge.teachers.cache import CallCache
 
     if not cache.exists():
         _fail(SeedforgeError(f"{cache}: no call cache here yet"))
@@ -128,7 +128,7 @@ def cache_prune(
     profile: str = typer.Option(None, "--profile", help="delete answers of this teacher profile"),
 ) -> None:
     """Delete stored answers by age and/or teacher profile (both given: those matching both)."""
-    from seedforge.cache import CallCache
+    from seedforge.teachers.cache import CallCache
 
     if older_than is None and profile is None:
         _fail(SeedforgeError("cache prune: give --older-than DAYS and/or --profile NAME"))
@@ -155,11 +155,11 @@ def similarity(
     try:
         import numpy as np
 
-        from seedforge import similarity as sim
-        from seedforge.embed import Encoder
-        from seedforge.params import Gates, Source
-        from seedforge.search import nearest
-        from seedforge.sources import load_rows
+        from seedforge.config.params import Gates, Source
+        from seedforge.data.sources import load_rows
+        from seedforge.vectors import similarity as sim
+        from seedforge.vectors.embed import Encoder
+        from seedforge.vectors.search import nearest
 
         settings = load_params(params).gates if params.exists() else Gates()
         try:
@@ -215,9 +215,9 @@ def provenance(
     rev: str | None = REV,
 ) -> None:
     """Where one example came from: seed parent, the mistake, the teacher call, gates, iteration."""
-    from seedforge import provenance as prov
+    from seedforge.audit import provenance as prov
+    from seedforge.audit.snapshot import Snapshot
     from seedforge.io import dumps
-    from seedforge.snapshot import Snapshot
 
     try:
         chain = prov.chain(Snapshot(project, rev), id)
@@ -235,7 +235,7 @@ def diff(
     project: Path = PROJECT,
 ) -> None:
     """Row-level diff of two datasets: added, removed and changed rows, by origin/label/teacher/parent."""
-    from seedforge import diff as rowdiff
+    from seedforge.audit import diff as rowdiff
     from seedforge.io import dumps
 
     if as_json and markdown:
@@ -257,17 +257,17 @@ def report(
     project: Path = PROJECT,
 ) -> None:
     """One self-contained HTML page (and a markdown twin) for the run or several experiments."""
-    from seedforge import report_page
-    from seedforge.snapshot import Snapshot
+    from seedforge.audit import page
+    from seedforge.audit.snapshot import Snapshot
 
     try:
-        runs = [report_page.collect(Snapshot(project, name)) for name in (exp or [None])]
+        runs = [page.collect(Snapshot(project, name)) for name in (exp or [None])]
         if not any(run.table for run in runs):
             raise SeedforgeError(f"{project / 'data/iterations'}: no iteration datasets (run `dvc repro`)")
-        page, md = report_page.html(runs), report_page.markdown(runs)
+        html, md = page.html(runs), page.markdown(runs)
     except SeedforgeError as e:
         _fail(e)
-    write_text(out / "report.html", page)
+    write_text(out / "report.html", html)
     write_text(out / "report.md", md)
     typer.echo(f"{out / 'report.html'}\n{out / 'report.md'}")
 
@@ -279,9 +279,9 @@ def audit(
     rev: str | None = REV,
 ) -> None:
     """Integrity of a run: parents, templates, calls, provenance, test-set leakage. Exit 1 on a finding."""
-    from seedforge import audit as run_audit
+    from seedforge.audit import checks as run_audit
+    from seedforge.audit.snapshot import Snapshot
     from seedforge.io import dumps
-    from seedforge.snapshot import Snapshot
 
     try:
         auditor = run_audit.audit(Snapshot(path, rev))

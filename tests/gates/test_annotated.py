@@ -8,13 +8,13 @@ import random
 
 import pytest
 
-from seedforge.embed import Encoder
+from seedforge.config.params import Gates, LabelCheck
 from seedforge.gates import build_gates, count_reasons, gate_records
-from seedforge.params import Gates, LabelCheck
-from seedforge.parse import REJECT_FIELDS
-from seedforge.records import Record
-from seedforge.rows import RejectRow
+from seedforge.loop.candidates import REJECT_FIELDS
+from seedforge.schema.records import Record
+from seedforge.schema.rows import RejectRow
 from seedforge.tasks import get_task
+from seedforge.vectors.embed import Encoder
 from tests.annotated_run import TEACHER
 from tests.annotated_run import annotated_row as annotated
 from tests.conftest import shared

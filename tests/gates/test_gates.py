@@ -1,6 +1,6 @@
 from seedforge.gates import ExactDuplicate, TaskGate, count_reasons, filter_calls, run_gates
-from seedforge.parse import REJECT_FIELDS, candidates
-from seedforge.records import Record
+from seedforge.loop.candidates import REJECT_FIELDS, candidates
+from seedforge.schema.records import Record
 from seedforge.tasks import get_task
 
 LABELS = ["account", "billing", "delivery", "technical"]

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from seedforge.embed import Encoder
+from seedforge.config.params import Gates
 from seedforge.errors import SeedforgeError
 from seedforge.gates import build_gates, run_gates
 from seedforge.gates.label import LabelCheck
-from seedforge.params import Gates
-from seedforge.records import Record
+from seedforge.schema.records import Record
 from seedforge.tasks import get_task
+from seedforge.vectors.embed import Encoder
 from tests.conftest import shared
 from tests.gates.planted import read_tsv_texts
 

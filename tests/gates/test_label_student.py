@@ -17,15 +17,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from seedforge.embed import Encoder
+from seedforge.config.params import ClassifierStudent, Gates, Lora
 from seedforge.errors import SeedforgeError
 from seedforge.gates import build_gates, run_gates
 from seedforge.gates.label import LabelCheck, StudentLabelCheck
 from seedforge.io import read_json, read_jsonl, write_json, write_jsonl
-from seedforge.params import ClassifierStudent, Gates, Lora
-from seedforge.records import Record, read_records, write_records
+from seedforge.schema.records import Record, read_records, write_records
 from seedforge.students import make_student
 from seedforge.tasks import get_task
+from seedforge.vectors.embed import Encoder
 from tests.conftest import REPO, shared
 from tests.gates.planted import read_tsv_texts
 
@@ -242,8 +242,8 @@ def test_filter_stage_with_the_student_reference(students: dict, tmp_path: Path)
 
 def test_causal_student_reference_agrees_or_not(tmp_path: Path) -> None:
     """A tiny causal LM student (a real llama, trained here) answers by generating the label."""
-    from seedforge import tinylm
-    from seedforge.params import CausalStudent
+    from seedforge.config.params import CausalStudent
+    from seedforge.training import tinylm
 
     weather = ["will it rain in paris tomorrow", "how cold is it in oslo", "is it sunny in rome today"]
     music = ["play some jazz by miles davis", "put on my workout playlist", "play the new taylor swift song"]

@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from seedforge.embed import Encoder
 from seedforge.gates import Leakage, run_gates
-from seedforge.records import Record
+from seedforge.schema.records import Record
+from seedforge.vectors.embed import Encoder
 from tests.conftest import shared
 from tests.gates.planted import PERTURBATIONS, read_tsv_texts
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from seedforge.embed import Encoder
 from seedforge.gates import NearDuplicate, run_gates
-from seedforge.records import Record
+from seedforge.schema.records import Record
+from seedforge.vectors.embed import Encoder
 from tests.conftest import shared
 from tests.gates.planted import read_tsv_texts
 

@@ -7,14 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from seedforge.cache import CallCache
+from seedforge.config.params import OpenAITeacher
 from seedforge.instruct.calls import Ask, Asker
 from seedforge.instruct.outcome import Outcome
 from seedforge.instruct.stage import write_outcome
 from seedforge.io import read_jsonl
-from seedforge.params import OpenAITeacher
 from seedforge.teachers import make_teacher
-from tests.loopback import Loopback, prompt_of
+from seedforge.teachers.cache import CallCache
+from seedforge.testing.loopback import Loopback, prompt_of
 
 FAST = dict(timeout=2.0, backoff=0.01, backoff_max=0.05, max_attempts=3, concurrency=4, fail_share=1.0)
 

@@ -38,7 +38,7 @@ def test_gate_stage_drops_duplicates_and_leaks_with_reasons(tmp_path: Path) -> N
     params["instruct"]["eval"] = {"path": str(held_out), "format": "alpaca"}
     params["gates"]["near_duplicate"] = 0.9
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    cmd = [sys.executable, "-m", "stages.instruct_gate", "--params", str(tmp_path / "params.yaml")]
+    cmd = [sys.executable, "-m", "stages.instruct.gate", "--params", str(tmp_path / "params.yaml")]
     cmd += ["--in", str(tmp_path / "judged.jsonl"), "--seed", str(tmp_path / "seed.jsonl")]
     cmd += ["--out", str(tmp_path / "gated.jsonl"), "--rejects", str(tmp_path / "rejects.jsonl")]
     cmd += ["--metrics", str(tmp_path / "m.json")]

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from seedforge.config.params import load_params, parse_params
 from seedforge.errors import SeedforgeError
 from seedforge.instruct.loaders import load_alpaca, load_documents, load_seed_tasks, load_seeds
 from seedforge.instruct.rows import InstructionRow, read_rows, row_id, write_rows
-from seedforge.params import load_params, parse_params
 from tests.conftest import REPO, shared
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from seedforge.cache import CallCache
+from seedforge.config.params import Expand, Judge, load_params
 from seedforge.instruct.calls import Asker, operator_teacher
 from seedforge.instruct.expand import expand
 from seedforge.instruct.judge import judge
 from seedforge.instruct.loaders import load_seed_tasks
-from seedforge.params import Expand, Judge, load_params
-from seedforge.prompts import load_template
+from seedforge.teachers.cache import CallCache
+from seedforge.teachers.prompts import load_template
 from tests.conftest import REPO, shared
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from seedforge import layout
 from seedforge.cli import app
 from seedforge.instruct.rows import InstructionRow, write_rows
 from seedforge.io import write_jsonl
-from seedforge.records import TeacherRef, TemplateRef
+from seedforge.schema import layout
+from seedforge.schema.records import TeacherRef, TemplateRef
 
 STAMP = {
     "teacher": TeacherRef(profile="tiny", backend="llamacpp", model="model.gguf"),

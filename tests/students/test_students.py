@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from seedforge import evaluate
+from seedforge.config.params import CausalStudent, ClassifierStudent, Lora
 from seedforge.errors import SeedforgeError
-from seedforge.params import CausalStudent, ClassifierStudent, Lora
-from seedforge.records import Record
+from seedforge.loop import evaluate
+from seedforge.schema.records import Record
 from seedforge.students import make_student, resolve_model
 from seedforge.tasks import get_task
 from tests.conftest import REPO, copy_project, shared
@@ -22,8 +22,8 @@ MATH = get_task("math")
 
 @pytest.fixture(scope="module")
 def seed_records() -> list[Record]:
-    from seedforge.params import load_params
-    from seedforge.prepare import prepare
+    from seedforge.config.params import load_params
+    from seedforge.loop.prepare import prepare
 
     return prepare(load_params(REPO / "params.yaml").data, root=REPO).splits["seed"]
 
@@ -83,7 +83,7 @@ def test_resolve_model_aliases_and_paths(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def tiny_causal(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny llama saved as a Hugging Face folder: a causal student that loads by path."""
-    from seedforge import tinylm
+    from seedforge.training import tinylm
 
     texts = [f"Question: what is {a} plus {b}?\nAnswer: #### {a + b}" for a in range(6) for b in range(6)]
     tok = tinylm.train_tokenizer(texts, 400)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from seedforge.config.params import HubFile, LlamaCppTeacher, OpenAITeacher
 from seedforge.errors import SeedforgeError
-from seedforge.params import HubFile, LlamaCppTeacher, OpenAITeacher
 from seedforge.tasks import get_task
 from seedforge.teachers import Request, make_teacher
 
@@ -165,9 +165,9 @@ class Failing(http.server.BaseHTTPRequestHandler):
 
 
 def test_server_errors_are_retried_then_reported() -> None:
-    from seedforge.cache import CallCache
-    from seedforge.runner import Progress, Runner
     from seedforge.teachers import call_key
+    from seedforge.teachers.cache import CallCache
+    from seedforge.teachers.runner import Progress, Runner
 
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Failing)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()

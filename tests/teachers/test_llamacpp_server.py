@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from seedforge import generate
-from seedforge.cache import CallCache
-from seedforge.params import OpenAITeacher
-from seedforge.prompts import load_template
-from seedforge.runner import Progress
+from seedforge.config.params import OpenAITeacher
+from seedforge.loop import generate
 from seedforge.tasks import get_task
 from seedforge.tasks.parsing import parse_json
 from seedforge.teachers import make_teacher
+from seedforge.teachers.cache import CallCache
+from seedforge.teachers.prompts import load_template
+from seedforge.teachers.runner import Progress
 from tests.conftest import REPO
 from tests.teachers.test_backends import free_port
 

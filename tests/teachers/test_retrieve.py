@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from seedforge import generate
 from seedforge.io import write_json, write_jsonl
-from seedforge.prompts import load_template
+from seedforge.loop import generate
 from seedforge.tasks import get_task
 from seedforge.teachers import Request, call_key, make_teacher
+from seedforge.teachers.prompts import load_template
 from seedforge.teachers.retrieve import RetrieveTeacher
 
 ROOT = Path(__file__).resolve().parents[2]

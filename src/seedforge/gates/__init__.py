@@ -4,7 +4,7 @@ A gate takes a batch of candidate records and returns one `Verdict` per record: 
 reason (plus the row it matched and the score). Gates run in order, cheapest and most certain
 first: task validity, test/dev leakage, exact duplicates, near-duplicates, then the optional
 label check. Every drop is counted by reason and written to the stage's rejects file in one row
-shape (`seedforge.parse.REJECT_FIELDS`), so no example disappears without a trace.
+shape (`seedforge.loop.candidates.REJECT_FIELDS`), so no example disappears without a trace.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from seedforge.embed import Encoder
+from seedforge.config.params import Gates
 from seedforge.errors import SeedforgeError
 from seedforge.gates.base import KEEP, Gate, Verdict, run_gates
 from seedforge.gates.exact import ExactDuplicate
@@ -22,10 +22,10 @@ from seedforge.gates.label import LabelCheck, StudentLabelCheck
 from seedforge.gates.leakage import Leakage
 from seedforge.gates.near_duplicate import NearDuplicate
 from seedforge.gates.validate import TaskGate
-from seedforge.params import Gates
-from seedforge.parse import parse_calls, sort_rejects
-from seedforge.records import Record
+from seedforge.loop.candidates import parse_calls, sort_rejects
+from seedforge.schema.records import Record
 from seedforge.tasks import Task
+from seedforge.vectors.embed import Encoder
 
 __all__ = [
     "KEEP",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from seedforge.gates.base import KEEP, Verdict
-from seedforge.records import Record
+from seedforge.schema.records import Record
 
 
 class ExactDuplicate:

@@ -23,11 +23,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from seedforge.embed import Encoder
 from seedforge.gates.base import Verdict
-from seedforge.records import Record
+from seedforge.schema.records import Record
 from seedforge.students import saved_student
 from seedforge.tasks import Task
+from seedforge.vectors.embed import Encoder
 
 BLOCK = 4096
 

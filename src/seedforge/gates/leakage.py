@@ -12,11 +12,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from seedforge.embed import Encoder
 from seedforge.gates.base import Verdict
-from seedforge.ngrams import NgramIndex
-from seedforge.records import Record
-from seedforge.search import nearest
+from seedforge.schema.records import Record
+from seedforge.vectors.embed import Encoder
+from seedforge.vectors.ngrams import NgramIndex
+from seedforge.vectors.search import nearest
 
 
 class Leakage:

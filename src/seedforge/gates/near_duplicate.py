@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from seedforge.embed import Encoder
 from seedforge.gates.base import Verdict
-from seedforge.records import Record
-from seedforge.search import earlier_pairs, first_kept, nearest
+from seedforge.schema.records import Record
+from seedforge.vectors.embed import Encoder
+from seedforge.vectors.search import earlier_pairs, first_kept, nearest
 
 
 class NearDuplicate:

@@ -1,7 +1,7 @@
 """The one place where the instruction operators talk to a teacher.
 
 `Asker` takes a batch of `Ask`s and returns one `Answer` per ask, in order. It sends them through
-`seedforge.runner.Runner`, the runner every teacher call goes through: the profile's concurrency,
+`seedforge.teachers.runner.Runner`, the runner every teacher call goes through: the profile's concurrency,
 retries with backoff, the SQLite call cache (a crashed stage resumes without repeating finished
 calls; a rerun sends nothing), error rows and accounting. When the teacher profile has
 `structured: true`, each operator's JSON schema goes with its request (constrained decoding); the
@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from seedforge.cache import CallCache
-from seedforge.params import OperatorSampling, Params
-from seedforge.prompts import Template
-from seedforge.records import TeacherRef
-from seedforge.runner import Progress, Runner
+from seedforge.config.params import OperatorSampling, Params
+from seedforge.schema.records import TeacherRef
 from seedforge.teachers import Request, Teacher, call_key, make_teacher
+from seedforge.teachers.cache import CallCache
+from seedforge.teachers.prompts import Template
+from seedforge.teachers.runner import Progress, Runner
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from seedforge.config.params import Params
 from seedforge.instruct.rows import InstructionRow
-from seedforge.params import Params
-from seedforge.prompts import Template
+from seedforge.teachers.prompts import Template
 
 ADAPTER = "models/instruct/distil/adapter.gguf"  # where the distil stage writes the adapter
 

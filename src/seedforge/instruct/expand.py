@@ -12,14 +12,14 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from seedforge.generate import call_seed
+from seedforge.config.params import Expand
 from seedforge.instruct.calls import Ask, Asker
 from seedforge.instruct.outcome import Outcome
 from seedforge.instruct.parsing import parse_instruction_list
 from seedforge.instruct.rows import InstructionRow
 from seedforge.instruct.topics import TopicTracker, topic_key
-from seedforge.params import Expand
-from seedforge.prompts import Template
+from seedforge.loop.generate import call_seed
+from seedforge.teachers.prompts import Template
 
 SCHEMA = {
     "type": "object",

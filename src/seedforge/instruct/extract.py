@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from seedforge.generate import call_seed
 from seedforge.instruct.calls import Ask, Asker
 from seedforge.instruct.loaders import passage_id
 from seedforge.instruct.outcome import Outcome
 from seedforge.instruct.parsing import parse_pairs
 from seedforge.instruct.rows import InstructionRow
-from seedforge.prompts import Template
+from seedforge.loop.generate import call_seed
+from seedforge.teachers.prompts import Template
 
 SCHEMA = {
     "type": "object",

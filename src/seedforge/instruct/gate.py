@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from seedforge.embed import Encoder
+from seedforge.config.params import Gates
 from seedforge.gates import Leakage, NearDuplicate, run_gates
 from seedforge.gates.base import Gate
 from seedforge.instruct.outcome import Outcome
 from seedforge.instruct.rows import InstructionRow
-from seedforge.params import Gates
+from seedforge.vectors.embed import Encoder
 
 
 def gate(

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from seedforge.generate import call_seed
 from seedforge.instruct.calls import Ask, Asker
 from seedforge.instruct.outcome import Outcome
 from seedforge.instruct.parsing import parse_judgement
 from seedforge.instruct.rows import InstructionRow, Judgement
-from seedforge.prompts import Template
+from seedforge.loop.generate import call_seed
+from seedforge.teachers.prompts import Template
 
 SCHEMA = {
     "type": "object",

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from seedforge.generate import call_seed
 from seedforge.instruct.calls import Ask, Asker
 from seedforge.instruct.outcome import Outcome
 from seedforge.instruct.parsing import parse_response
 from seedforge.instruct.rows import InstructionRow
-from seedforge.prompts import Template
+from seedforge.loop.generate import call_seed
+from seedforge.teachers.prompts import Template
 
 
 def respond(

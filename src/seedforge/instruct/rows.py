@@ -1,6 +1,6 @@
 """The row type of the instruction pipeline, and its provenance.
 
-Why not `seedforge.records.Record`: a Record is one (input, output) example with one `parent_id`,
+Why not `seedforge.schema.records.Record`: a Record is one (input, output) example with one `parent_id`,
 frozen with `extra="forbid"`. An instruction row needs what Record has no field for: the
 instruction and its optional input context apart (Alpaca's `instruction`/`input`), several parents
 (expand is shown m seed instructions at once), the operator that made it, a judge score *with its
@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from seedforge.errors import SeedforgeError
 from seedforge.io import dumps, iter_jsonl, write_jsonl
-from seedforge.records import Record, TeacherRef, TemplateRef
+from seedforge.schema.records import Record, TeacherRef, TemplateRef
 
 Origin = Literal["seed", "expanded", "refined", "responded", "extracted"]
 TASK = "instruction"  # Record.task of converted rows

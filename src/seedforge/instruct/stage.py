@@ -6,14 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from seedforge.cache import CallCache
+from seedforge.config.params import Instruct, OperatorSampling, Params, load_params
 from seedforge.errors import SeedforgeError
 from seedforge.instruct.calls import Asker, operator_teacher
 from seedforge.instruct.outcome import Outcome
 from seedforge.instruct.rows import InstructionRow, read_rows, write_rows
 from seedforge.io import write_json, write_jsonl
-from seedforge.params import Instruct, OperatorSampling, Params, load_params
-from seedforge.prompts import Template, load_template
+from seedforge.teachers.cache import CallCache
+from seedforge.teachers.prompts import Template, load_template
 
 
 def recipe(path: Path) -> tuple[Params, Instruct]:

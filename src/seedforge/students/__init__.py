@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from seedforge.config.params import CausalStudent, ClassifierStudent
 from seedforge.errors import SeedforgeError
 from seedforge.io import read_json
-from seedforge.params import CausalStudent, ClassifierStudent
 from seedforge.students.base import Student, resolve_model
 
 __all__ = ["Student", "make_student", "resolve_model", "saved_student"]

@@ -1,6 +1,6 @@
 """What every student does, and the pieces they share (model lookup, seeding, LoRA set-up).
 
-Training itself is `seedforge.finetune.fit`, shared with every other model the project trains.
+Training itself is `seedforge.training.finetune.fit`, shared with every other model the project trains.
 """
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from seedforge import finetune, models
+from seedforge import weights
+from seedforge.config.params import StudentBase
 from seedforge.errors import SeedforgeError, first_line
-from seedforge.params import StudentBase
-from seedforge.records import Record
+from seedforge.schema.records import Record
 from seedforge.tasks import Task
+from seedforge.training import finetune
 
 
 class Student(Protocol):
@@ -43,7 +44,7 @@ def resolve_model(name: str) -> str:
     >>> resolve_model("org/some-model")
     'org/some-model'
     """
-    return models.resolve(name).path
+    return weights.resolve(name).path
 
 
 def load_error(kind: str, name: str, e: Exception) -> SeedforgeError:

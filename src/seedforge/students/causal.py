@@ -1,6 +1,6 @@
 """Causal-LM student: learns to continue the task's student prompt with the answer.
 
-Trained through `seedforge.finetune` (loss on the answer only); evaluated by greedy generation,
+Trained through `seedforge.training.finetune` (loss on the answer only); evaluated by greedy generation,
 from which the task extracts the answer. `model:` may be a hub id, a local folder, a `.gguf`
 file or a packaged alias such as `smollm2` (transformers dequantises a GGUF to float32).
 """
@@ -11,12 +11,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from seedforge import finetune, models
+from seedforge import weights
+from seedforge.config.params import CausalStudent
 from seedforge.io import read_json, write_json
-from seedforge.params import CausalStudent
-from seedforge.records import Record
+from seedforge.schema.records import Record
 from seedforge.students.base import adapt, fit_config, load_error, load_saved, seed_everything
 from seedforge.tasks import Task, from_info
+from seedforge.training import finetune
 
 
 class CausalBackend:
@@ -26,7 +27,7 @@ class CausalBackend:
 
     def _base(self) -> tuple[Any, Any]:
         try:
-            return models.load_causal_lm(models.resolve(self.profile.model))
+            return weights.load_causal_lm(weights.resolve(self.profile.model))
         except OSError as e:
             raise load_error("causal LM", self.profile.model, e) from None
 

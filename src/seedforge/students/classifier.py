@@ -11,11 +11,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from seedforge import finetune
+from seedforge.config.params import ClassifierStudent
 from seedforge.errors import SeedforgeError
 from seedforge.io import read_json, write_json
-from seedforge.params import ClassifierStudent
-from seedforge.records import Record
+from seedforge.schema.records import Record
 from seedforge.students.base import (
     adapt,
     chunks,
@@ -26,6 +25,7 @@ from seedforge.students.base import (
     seed_everything,
 )
 from seedforge.tasks import Task
+from seedforge.training import finetune
 
 
 class ClassifierBackend:

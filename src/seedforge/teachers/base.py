@@ -1,7 +1,7 @@
 """The teacher interface: one request in, one `Generation` out, asynchronously.
 
 A backend implements a single `async def agenerate(request, endpoint)`; the shared runner
-(`seedforge.runner`) does concurrency, caching, retries, accounting and progress for all of them.
+(`seedforge.teachers.runner`) does concurrency, caching, retries, accounting and progress for all of them.
 Each backend lives in one file with its own options model and registers itself, so adding a
 backend touches one file (the simonw/llm shape). Backends import their heavy dependencies inside
 `load()`, so choosing a teacher in params costs nothing for stages that never call it.

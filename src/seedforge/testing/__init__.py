@@ -1,0 +1,1 @@
+"""Real parts for tests and benchmarks: a loopback OpenAI-compatible server with an answer hook."""

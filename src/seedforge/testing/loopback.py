@@ -1,0 +1,217 @@
+"""A scriptable OpenAI-compatible server on 127.0.0.1 for tests and benchmarks.
+
+It answers `/v1/chat/completions` and `/v1/completions`, counts requests by body, and lets a test
+script what each attempt of each call gets: a well-formed answer, unparseable text, a 429 with
+`Retry-After`, a 500, a stall past the client's timeout, a body cut short, or broken JSON.
+
+    python -m seedforge.testing.loopback --port 8765 --delay 0.2     # for bench/teacher.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import http.server
+import json
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+# What one attempt gets: "ok", "garbage", "429", "500", "stall", "truncate", "badjson".
+Script = Callable[[dict[str, Any], int], str]
+
+
+def body_id(body: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def prompt_of(body: dict[str, Any]) -> str:
+    if "messages" in body:
+        return "\n".join(str(m.get("content", "")) for m in body["messages"])
+    return str(body.get("prompt", ""))
+
+
+def answer_text(body: dict[str, Any]) -> str:
+    """Two valid classification examples carrying the label the prompt asks for."""
+    found = re.search(r"with the label ([^,\s]+),", prompt_of(body))
+    label = found.group(1) if found else "positive"
+    tag = f"{body.get('seed', 0)}-{len(prompt_of(body))}"
+    if body.get("response_format"):
+        return json.dumps({"examples": [{"input": f"structured example {tag}", "label": label}]})
+    one, two = (f"Input: generated example {tag} {n}\nLabel: {label}" for n in ("one", "two"))
+    return f"{one}\n\n{two}"
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # the default backlog of 5 drops connections of a 64-way client
+    allow_reuse_address = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client that timed out and hung up is part of the script, not news
+
+
+class Loopback:
+    """The server; `script` decides each attempt, `delay` is added to every answer."""
+
+    def __init__(
+        self,
+        script: Script | None = None,
+        delay: float = 0.0,
+        stall: float = 2.0,
+        retry_after: str = "0",
+        api_key: str | None = None,
+        on_request: Callable[[int], None] | None = None,
+    ) -> None:
+        self.script = script or (lambda body, seen: "ok")
+        self.delay = delay
+        self.stall = stall
+        self.retry_after = retry_after
+        self.api_key = api_key
+        self.on_request = on_request
+        self.by_body: Counter[str] = Counter()
+        self.outcomes: Counter[str] = Counter()
+        self.times: dict[str, list[float]] = {}
+        self.headers: list[dict[str, str]] = []
+        self.lock = threading.Lock()
+        self.httpd = Server(("127.0.0.1", 0), self._handler())
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    @property
+    def requests(self) -> int:
+        return sum(self.by_body.values())
+
+    def __enter__(self) -> Loopback:
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as real servers do
+
+            def do_GET(self) -> None:
+                self._send(200, {"object": "list", "data": [{"id": "loop", "object": "model"}]})
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                key = body_id(body)
+                with server.lock:
+                    seen = server.by_body[key]
+                    server.by_body[key] += 1
+                    server.times.setdefault(key, []).append(time.monotonic())
+                    server.headers.append({k.lower(): v for k, v in self.headers.items()})
+                    n = server.requests
+                if server.on_request is not None:
+                    server.on_request(n)
+                if (
+                    server.api_key is not None
+                    and self.headers.get("Authorization") != f"Bearer {server.api_key}"
+                ):
+                    self._send(401, {"error": {"message": "invalid api key", "type": "auth"}})
+                    return
+                what = server.script(body, seen)
+                with server.lock:
+                    server.outcomes[what] += 1
+                if server.delay:
+                    time.sleep(server.delay)
+                if what == "429":
+                    self._send(
+                        429,
+                        {"error": {"message": "rate limited, slow down"}},
+                        {"Retry-After": server.retry_after},
+                    )
+                elif what == "500":
+                    self._send(500, {"error": {"message": "injected server error", "type": "server_error"}})
+                elif what == "stall":
+                    time.sleep(server.stall)
+                    self._send(200, completion(body, answer_text(body)))
+                elif what == "truncate":
+                    data = json.dumps(completion(body, answer_text(body))).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data[: len(data) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                elif what == "badjson":
+                    data = b'{"id": "cmpl-1", "object": "chat.completion", "choices": [{"index": 0, "mess'
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                elif what == "garbage":
+                    self._send(200, completion(body, "Sorry, I can only chat about the weather today."))
+                else:
+                    self._send(200, completion(body, answer_text(body)))
+
+            def _send(self, status: int, obj: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+                data = json.dumps(obj).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    for k, v in (headers or {}).items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (a stall past its timeout)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        return Handler
+
+
+def completion(body: dict[str, Any], text: str) -> dict[str, Any]:
+    usage = {"prompt_tokens": len(prompt_of(body)) // 4, "completion_tokens": len(text) // 4}
+    usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+    if "messages" in body:
+        choice = {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+        return {
+            "id": "chatcmpl-1",
+            "object": "chat.completion",
+            "created": 0,
+            "model": "loop",
+            "choices": [choice],
+            "usage": usage,
+        }
+    choice = {"index": 0, "text": text, "finish_reason": "stop", "logprobs": None}
+    return {
+        "id": "cmpl-1",
+        "object": "text_completion",
+        "created": 0,
+        "model": "loop",
+        "choices": [choice],
+        "usage": usage,
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--delay", type=float, default=0.2)
+    args = p.parse_args()
+    server = Loopback(delay=args.delay)
+    if args.port:
+        server.httpd.server_close()
+        server.httpd = Server(("127.0.0.1", args.port), server._handler())
+        server.url = f"http://127.0.0.1:{args.port}/v1"
+    print(server.url, flush=True)
+    server.httpd.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Embeddings and what runs on them: the encoder, nearest-neighbour search, n-grams, similarity."""
