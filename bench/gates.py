@@ -27,8 +27,8 @@ import numpy as np  # noqa: E402
 
 from seedforge.gates import Leakage, NearDuplicate, run_gates  # noqa: E402
 from seedforge.schema.records import Record  # noqa: E402
+from seedforge.testing.planted import PERTURBATIONS, read_tsv_texts  # noqa: E402
 from seedforge.vectors.embed import Encoder  # noqa: E402
-from tests.gates.planted import PERTURBATIONS, read_tsv_texts  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 

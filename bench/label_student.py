@@ -25,8 +25,8 @@ from seedforge.gates import LabelCheck, StudentLabelCheck, run_gates  # noqa: E4
 from seedforge.schema.records import Record  # noqa: E402
 from seedforge.students import make_student  # noqa: E402
 from seedforge.tasks import get_task  # noqa: E402
+from seedforge.testing.planted import read_tsv_texts  # noqa: E402
 from seedforge.vectors.embed import Encoder  # noqa: E402
-from tests.gates.planted import read_tsv_texts  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "snips"
 

@@ -27,7 +27,7 @@ os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ[
 os.environ["DVC_NO_ANALYTICS"] = "1"
 
 from seedforge.config.params import load_params  # noqa: E402
-from tests.conftest import copy_project  # noqa: E402
+from seedforge.testing.project import copy_project  # noqa: E402
 
 
 def timed(cmd: list[str], cwd: Path) -> float:

@@ -14,8 +14,8 @@ from seedforge.io import write_jsonl, write_rows
 from seedforge.schema import layout
 from seedforge.schema.records import Record, TeacherRef, record_id, write_records
 from seedforge.schema.rows import PredictionRow, RejectRow, SelectionRow
+from seedforge.testing.planted import read_tsv_texts
 from tests.conftest import shared
-from tests.gates.planted import read_tsv_texts
 
 TASK = "classification"
 TEACHER = TeacherRef(profile="smollm2_tuned", backend="llamacpp", model="smollm2.gguf+lora:5e1f")

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
-import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from seedforge.testing.project import REPO, copy_project, dvc
+
 # DVC stages run `python` and tests run `dvc`: both must be this environment's, whoever started pytest.
 os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
 os.environ["DVC_NO_ANALYTICS"] = "1"
@@ -35,36 +34,6 @@ def shared(*parts: str) -> Path:
     return path
 
 
-def copy_project(dest: Path) -> Path:
-    """A fresh copy of the project (code, recipe, demo data) as its own git + DVC repo."""
-    for name in ("stages", "prompts", "src", "data/raw"):
-        shutil.copytree(REPO / name, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    for name in ("params.yaml", "dvc.yaml", ".dvcignore", ".gitignore"):
-        shutil.copy(REPO / name, dest / name)
-    # Tests run the loop with the tiny teacher (seconds a round), whatever `make repro` defaults to;
-    # a text edit keeps the recipe's comments, which some tests edit by text.
-    recipe = dest / "params.yaml"
-    text, n = re.subn(r"(?m)^teacher: .*$", "teacher: tiny", recipe.read_text())
-    assert n == 1, "params.yaml must have one top-level `teacher:` line"
-    recipe.write_text(text)
-    run = lambda *cmd: subprocess.run(cmd, cwd=dest, check=True, capture_output=True)  # noqa: E731
-    run("git", "init", "-q")
-    run("git", "config", "user.email", "tests@seedforge.invalid")
-    run("git", "config", "user.name", "seedforge tests")
-    run("dvc", "init", "-q")
-    run("dvc", "config", "core.analytics", "false")
-    run("git", "add", "-A")
-    run("git", "commit", "-qm", "project")
-    return dest
-
-
-def dvc(project: Path, *args: str) -> str:
-    """Run dvc in `project`; a failure shows its output."""
-    out = subprocess.run(["dvc", *args], cwd=project, capture_output=True, text=True)
-    assert out.returncode == 0, f"dvc {' '.join(args)} failed:\n{out.stdout}\n{out.stderr}"
-    return out.stdout + out.stderr
-
-
 @pytest.fixture(scope="session")
 def light_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """The default recipe with 2 rounds and lighter training, reproduced ONCE per session.
@@ -82,12 +51,6 @@ def light_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     subprocess.run(["git", "commit", "-qam", "light settings"], cwd=dest, check=True)
     return dest, dvc(dest, "repro")
-
-
-def clone_run(src: Path, dest: Path) -> Path:
-    """A private copy of a reproduced project (DVC copies files out of its cache, no links)."""
-    shutil.copytree(src, dest, symlinks=True)
-    return dest
 
 
 def tiny_causal_student(model: Path, max_new_tokens: int) -> dict:

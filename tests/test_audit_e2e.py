@@ -23,7 +23,7 @@ from seedforge.cli import app
 from seedforge.io import dumps, read_jsonl, write_jsonl
 from seedforge.schema import layout
 from seedforge.schema.records import read_records, record_id
-from tests.conftest import clone_run, dvc
+from seedforge.testing.project import clone_run, dvc
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()

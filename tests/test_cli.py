@@ -4,7 +4,7 @@ from typer.testing import CliRunner
 
 from seedforge.cli import app
 from seedforge.config.params import load_params
-from tests.conftest import REPO
+from seedforge.testing.project import REPO
 
 runner = CliRunner()
 

@@ -13,7 +13,7 @@ from seedforge.tasks import get_task
 from seedforge.teachers import make_teacher
 from seedforge.teachers.cache import CallCache
 from seedforge.teachers.prompts import load_template
-from tests.conftest import REPO
+from seedforge.testing.project import REPO
 
 LABELS = ["account", "billing", "delivery", "technical"]
 TASK = get_task("classification").with_labels(LABELS)

@@ -17,7 +17,7 @@ import yaml
 from seedforge.io import read_json, read_jsonl, write_json, write_jsonl
 from seedforge.tasks import get_task
 from seedforge.testing.loopback import Loopback, prompt_of
-from tests.conftest import REPO
+from seedforge.testing.project import REPO
 
 LABELS = ["account", "billing", "delivery", "technical"]
 

@@ -5,7 +5,7 @@ import re
 import yaml
 
 from seedforge.schema import layout
-from tests.conftest import REPO
+from seedforge.testing.project import REPO
 
 
 def stage_paths() -> dict[str, set[str]]:

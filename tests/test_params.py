@@ -5,7 +5,7 @@ import yaml
 
 from seedforge.config.params import Params, load_params, parse_params
 from seedforge.errors import SeedforgeError
-from tests.conftest import REPO
+from seedforge.testing.project import REPO
 
 
 def recipe() -> dict:

@@ -13,7 +13,8 @@ import yaml
 from seedforge.io import read_json, read_jsonl
 from seedforge.schema.records import read_records
 from seedforge.schema.rows import CallRow
-from tests.conftest import copy_project, shared
+from seedforge.testing.project import copy_project
+from tests.conftest import shared
 
 pytestmark = pytest.mark.slow
 

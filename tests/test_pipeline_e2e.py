@@ -12,7 +12,7 @@ import yaml
 
 from seedforge.io import read_jsonl
 from seedforge.schema.records import read_records
-from tests.conftest import clone_run, dvc
+from seedforge.testing.project import clone_run, dvc
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ import yaml
 
 from seedforge.io import read_jsonl
 from seedforge.testing.loopback import Loopback
-from tests.conftest import copy_project
+from seedforge.testing.project import copy_project
 
 pytestmark = pytest.mark.slow
 

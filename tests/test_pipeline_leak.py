@@ -16,7 +16,8 @@ import yaml
 
 from seedforge.io import read_jsonl
 from seedforge.schema.records import read_records, record_id
-from tests.conftest import DEMO, copy_project
+from seedforge.testing.project import copy_project
+from tests.conftest import DEMO
 
 pytestmark = pytest.mark.slow
 

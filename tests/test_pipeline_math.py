@@ -11,7 +11,8 @@ import yaml
 from seedforge.io import read_json, read_jsonl
 from seedforge.schema.records import read_records
 from seedforge.tasks import Example, get_task
-from tests.conftest import copy_project, shared, tiny_causal_student
+from seedforge.testing.project import copy_project
+from tests.conftest import shared, tiny_causal_student
 
 pytestmark = pytest.mark.slow
 

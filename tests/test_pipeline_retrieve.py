@@ -12,8 +12,9 @@ import yaml
 
 from seedforge.io import read_jsonl
 from seedforge.schema.records import read_records
+from seedforge.testing.project import copy_project
 from seedforge.vectors.embed import Encoder
-from tests.conftest import copy_project, shared
+from tests.conftest import shared
 
 pytestmark = pytest.mark.slow
 

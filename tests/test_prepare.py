@@ -10,7 +10,8 @@ import pytest
 from seedforge.config.params import Data, Source
 from seedforge.errors import SeedforgeError
 from seedforge.loop.prepare import prepare
-from tests.conftest import DEMO, REPO, shared
+from seedforge.testing.project import REPO
+from tests.conftest import DEMO, shared
 
 
 def src(path: Path, **kw) -> Source:

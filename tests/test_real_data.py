@@ -10,7 +10,8 @@ import yaml
 
 from seedforge.io import read_json, read_jsonl
 from seedforge.schema.records import read_records
-from tests.conftest import copy_project, shared
+from seedforge.testing.project import copy_project
+from tests.conftest import shared
 
 pytestmark = pytest.mark.slow
 

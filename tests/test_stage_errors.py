@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import copy_project
+from seedforge.testing.project import copy_project
 
 
 @pytest.fixture(scope="module")

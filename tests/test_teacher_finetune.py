@@ -12,8 +12,9 @@ import yaml
 
 from seedforge.schema.records import Record
 from seedforge.tasks import get_task
+from seedforge.testing.project import copy_project
 from seedforge.training.teacher_finetune import fewshot_prompt, training_pairs
-from tests.conftest import copy_project, shared
+from tests.conftest import shared
 
 
 def _seeds() -> list[Record]:

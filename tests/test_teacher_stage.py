@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.conftest import copy_project, dvc
+from seedforge.testing.project import copy_project, dvc
 
 
 def info(project: Path) -> dict:

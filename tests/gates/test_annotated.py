@@ -14,11 +14,11 @@ from seedforge.loop.candidates import REJECT_FIELDS
 from seedforge.schema.records import Record
 from seedforge.schema.rows import RejectRow
 from seedforge.tasks import get_task
+from seedforge.testing.planted import case_punct, read_tsv_texts, words_changed
 from seedforge.vectors.embed import Encoder
 from tests.annotated_run import TEACHER
 from tests.annotated_run import annotated_row as annotated
 from tests.conftest import shared
-from tests.gates.planted import case_punct, read_tsv_texts, words_changed
 
 TASK = get_task("classification").with_labels(["Negative", "Positive"])
 

@@ -13,9 +13,9 @@ from seedforge.gates import build_gates, run_gates
 from seedforge.gates.label import LabelCheck
 from seedforge.schema.records import Record
 from seedforge.tasks import get_task
+from seedforge.testing.planted import read_tsv_texts
 from seedforge.vectors.embed import Encoder
 from tests.conftest import shared
-from tests.gates.planted import read_tsv_texts
 
 
 def test_knn_label_check_on_snips(tmp_path: Path) -> None:

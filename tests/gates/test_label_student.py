@@ -25,9 +25,10 @@ from seedforge.io import read_json, read_jsonl, write_json, write_jsonl
 from seedforge.schema.records import Record, read_records, write_records
 from seedforge.students import make_student
 from seedforge.tasks import get_task
+from seedforge.testing.planted import read_tsv_texts
+from seedforge.testing.project import REPO
 from seedforge.vectors.embed import Encoder
-from tests.conftest import REPO, shared
-from tests.gates.planted import read_tsv_texts
+from tests.conftest import shared
 
 LABELS = ["GetWeather", "PlayMusic"]  # two SNIPS intents: a tiny student learns them in seconds
 TASK = get_task("classification").with_labels(LABELS)

@@ -8,9 +8,9 @@ import pytest
 
 from seedforge.gates import Leakage, run_gates
 from seedforge.schema.records import Record
+from seedforge.testing.planted import PERTURBATIONS, read_tsv_texts
 from seedforge.vectors.embed import Encoder
 from tests.conftest import shared
-from tests.gates.planted import PERTURBATIONS, read_tsv_texts
 
 TEST_ROWS = 600  # the test set the gate checks against: a sample, to keep the test quick
 PER_KIND = 30  # planted leaks per perturbation per dataset

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from seedforge.gates import NearDuplicate, run_gates
 from seedforge.schema.records import Record
+from seedforge.testing.planted import read_tsv_texts
 from seedforge.vectors.embed import Encoder
 from tests.conftest import shared
-from tests.gates.planted import read_tsv_texts
 
 CLUSTERS = 30
 

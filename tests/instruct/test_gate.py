@@ -13,7 +13,7 @@ import yaml
 from seedforge.instruct.loaders import load_alpaca
 from seedforge.instruct.rows import InstructionRow, read_rows, write_rows
 from seedforge.io import read_json, read_jsonl
-from tests.conftest import REPO
+from seedforge.testing.project import REPO
 
 
 def row(text: str, origin: str = "responded") -> InstructionRow:

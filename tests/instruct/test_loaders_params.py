@@ -12,7 +12,8 @@ from seedforge.config.params import load_params, parse_params
 from seedforge.errors import SeedforgeError
 from seedforge.instruct.loaders import load_alpaca, load_documents, load_seed_tasks, load_seeds
 from seedforge.instruct.rows import InstructionRow, read_rows, row_id, write_rows
-from tests.conftest import REPO, shared
+from seedforge.testing.project import REPO
+from tests.conftest import shared
 
 
 def test_alpaca_seed_tasks_load_with_sources() -> None:

@@ -11,7 +11,8 @@ from seedforge.instruct.judge import judge
 from seedforge.instruct.loaders import load_seed_tasks
 from seedforge.teachers.cache import CallCache
 from seedforge.teachers.prompts import load_template
-from tests.conftest import REPO, shared
+from seedforge.testing.project import REPO
+from tests.conftest import shared
 
 
 def recipe(gguf: Path):

@@ -18,7 +18,8 @@ import yaml
 
 from seedforge.instruct.rows import read_rows
 from seedforge.io import read_jsonl
-from tests.conftest import REPO, copy_project, shared
+from seedforge.testing.project import REPO, copy_project
+from tests.conftest import shared
 
 pytestmark = pytest.mark.slow
 

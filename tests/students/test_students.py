@@ -13,7 +13,8 @@ from seedforge.loop import evaluate
 from seedforge.schema.records import Record
 from seedforge.students import make_student, resolve_model
 from seedforge.tasks import get_task
-from tests.conftest import REPO, copy_project, shared
+from seedforge.testing.project import REPO, copy_project
+from tests.conftest import shared
 
 LABELS = ["account", "billing", "delivery", "technical"]
 TASK = get_task("classification").with_labels(LABELS)

@@ -20,7 +20,7 @@ from seedforge.teachers import make_teacher
 from seedforge.teachers.cache import CallCache
 from seedforge.teachers.prompts import load_template
 from seedforge.teachers.runner import Progress
-from tests.conftest import REPO
+from seedforge.testing.project import REPO
 from tests.teachers.test_backends import free_port
 
 LABELS = ["account", "billing", "delivery", "technical"]
