@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from seedforge.errors import SeedforgeError
-from seedforge.training import finetune, tinylm
+from seedforge.training import finetune, gguf_export, tinylm
 
 TEXTS = [f"Question: what is {a} plus {b}?\nAnswer: {a + b}." for a in range(8) for b in range(8)]
 
@@ -96,7 +96,7 @@ def test_lora_adapter_gguf_matches_peft_in_llama_cpp(tokenizer, tmp_path: Path) 
         for name, w in model.named_parameters():
             if "lora_B" in name:
                 w.normal_(0, 0.2)
-    finetune.export_lora_gguf(model, tmp_path / "adapter.gguf")
+    gguf_export.export_lora(model, tmp_path / "adapter.gguf")
 
     import gguf
 
@@ -131,7 +131,7 @@ def test_lora_adapter_gguf_matches_peft_in_llama_cpp(tokenizer, tmp_path: Path) 
 def test_export_rejects_unmapped_modules(tokenizer, tmp_path: Path) -> None:
     model = finetune.add_lora(_gqa_llama(tokenizer), 2, 4, 0.0, ["lm_head"])
     with pytest.raises(SeedforgeError, match="lm_head"):
-        finetune.export_lora_gguf(model, tmp_path / "a.gguf")
+        gguf_export.export_lora(model, tmp_path / "a.gguf")
     assert list(tmp_path.iterdir()) == []  # nothing half-written
 
 

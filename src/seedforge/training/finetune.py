@@ -11,8 +11,7 @@ What lives here:
 - LoRA: `add_lora` (peft, target modules in sorted order);
 - saving: `save` writes a folder whose bytes depend only on the weights and the profile, not on
   the install path or `PYTHONHASHSEED` (`normalise_adapter`);
-- export: `export_lora_gguf` writes a peft LoRA adapter as a GGUF adapter that llama.cpp loads
-  with `Llama(model_path=base.gguf, lora_path=adapter.gguf)`.
+(Exporting an adapter for llama.cpp lives in `gguf.export_lora`.)
 
 Heavy imports (torch, transformers, peft, gguf) stay inside functions so stages import cheaply.
 """
@@ -39,7 +38,6 @@ __all__ = [
     "FitConfig",
     "add_lora",
     "encode_pair",
-    "export_lora_gguf",
     "fit",
     "is_main_process",
     "normalise_adapter",
@@ -308,90 +306,3 @@ def normalise_adapter(out_dir: Path, base_name: str) -> None:
         if "_name_or_path" in config:
             config["_name_or_path"] = base_name
             model_config.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-
-
-# --- export: a peft LoRA adapter as a llama.cpp GGUF adapter ------------------------------------
-
-# Hugging Face llama module names -> llama.cpp tensor names (as llama.cpp's converters map them).
-_LLAMA_TENSORS = {
-    "self_attn.q_proj": "attn_q",
-    "self_attn.k_proj": "attn_k",
-    "self_attn.v_proj": "attn_v",
-    "self_attn.o_proj": "attn_output",
-    "mlp.gate_proj": "ffn_gate",
-    "mlp.up_proj": "ffn_up",
-    "mlp.down_proj": "ffn_down",
-}
-
-
-def _gguf_name(module: str) -> str:
-    """llama.cpp's tensor name for a peft LoRA module of a llama model.
-
-    >>> _gguf_name("base_model.model.model.layers.3.self_attn.k_proj")
-    'blk.3.attn_k.weight'
-    """
-    _, sep, rest = module.partition("model.layers.")
-    layer, _, sub = rest.partition(".")
-    if not sep or not layer.isdigit() or sub not in _LLAMA_TENSORS:
-        raise SeedforgeError(
-            f"GGUF adapter export: LoRA on {module!r} is not supported "
-            f"(target modules must be among {sorted(k.split('.')[-1] for k in _LLAMA_TENSORS)})"
-        )
-    return f"blk.{layer}.{_LLAMA_TENSORS[sub]}.weight"
-
-
-def export_lora_gguf(model: Any, path: Path, arch: str = "llama", name: str = "seedforge-lora") -> None:
-    """Write the LoRA weights of peft `model` (a llama architecture) as a llama.cpp GGUF adapter.
-
-    The layout is what llama.cpp's convert_lora_to_gguf.py writes: `general.type = adapter`,
-    `adapter.type = lora`, `adapter.lora.alpha`, and per base tensor `<name>.lora_a` (rank x in)
-    and `<name>.lora_b` (out x rank), float32. llama.cpp scales by alpha / rank, as peft does.
-    The q and k projections' rows are stored in llama.cpp's rotary layout, so their `lora_b`
-    (whose rows are the output rows) gets the same permutation as the base weights.
-    Written to a temporary file and moved into place; an unsupported module leaves no file.
-    """
-    import gguf
-    from peft import get_peft_model_state_dict
-
-    from seedforge.training.tinylm import gguf_writer, permute_rotary
-
-    path = Path(path)
-    adapter_name = "default"
-    lora = model.peft_config[adapter_name]
-    if getattr(lora, "use_rslora", False) or getattr(lora, "use_dora", False):
-        raise SeedforgeError("GGUF adapter export: rsLoRA and DoRA are not supported")
-    cfg = model.get_base_model().config
-    n_head = cfg.num_attention_heads
-    n_head_kv = cfg.num_key_value_heads or n_head
-    state = get_peft_model_state_dict(model, adapter_name=adapter_name)
-    pairs: dict[str, dict[str, Any]] = {}
-    for key, tensor in state.items():
-        for part, suffix in (("A", ".lora_A.weight"), ("B", ".lora_B.weight")):
-            if key.endswith(suffix):
-                pairs.setdefault(key.removesuffix(suffix), {})[part] = tensor
-                break
-        else:
-            raise SeedforgeError(f"GGUF adapter export: unexpected adapter tensor {key!r}")
-
-    with gguf_writer(path, arch) as writer:
-        writer.add_name(name)
-        writer.add_type(gguf.GGUFType.ADAPTER)
-        writer.add_string(gguf.Keys.Adapter.TYPE, "lora")
-        writer.add_float32(gguf.Keys.Adapter.LORA_ALPHA, float(lora.lora_alpha))
-        for module in sorted(pairs, key=_sort_key):
-            base = _gguf_name(module)
-            a = pairs[module]["A"].detach().to("cpu").float().numpy().copy()
-            b = pairs[module]["B"].detach().to("cpu").float().numpy().copy()
-            if ".attn_q." in base:
-                b = permute_rotary(b, n_head)
-            elif ".attn_k." in base:
-                b = permute_rotary(b, n_head_kv)
-            writer.add_tensor(base + ".lora_a", a)
-            writer.add_tensor(base + ".lora_b", b)
-
-
-def _sort_key(module: str) -> tuple[int, str]:
-    """Layer number first, numerically (so blk.10 follows blk.9), then the module name."""
-    _, _, rest = module.partition("model.layers.")
-    layer, _, sub = rest.partition(".")
-    return (int(layer) if layer.isdigit() else -1, sub)

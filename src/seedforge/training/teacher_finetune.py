@@ -24,7 +24,7 @@ from seedforge.errors import SeedforgeError
 from seedforge.io import write_json
 from seedforge.schema.records import Record
 from seedforge.tasks import Example, Task
-from seedforge.training import finetune
+from seedforge.training import finetune, gguf_export
 
 ADAPTER_DIR = "adapter"  # the peft adapter (Hugging Face format)
 ADAPTER_GGUF = "adapter.gguf"  # the same adapter for llama.cpp's lora_path
@@ -116,7 +116,7 @@ def tune(
         return finetune.summary(losses)
     out_dir = Path(out_dir)
     finetune.save(model, None, out_dir / ADAPTER_DIR, params.base)
-    finetune.export_lora_gguf(model, out_dir / ADAPTER_GGUF, name=f"{params.base}-seedforge-lora")
+    gguf_export.export_lora(model, out_dir / ADAPTER_GGUF, name=f"{params.base}-seedforge-lora")
     digest = sha256_file(out_dir / ADAPTER_GGUF)
     write_json(
         out_dir / "teacher.json",

@@ -8,16 +8,15 @@ functions so that stage modules can import this module cheaply.
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from seedforge.training import gguf_export
 
 if TYPE_CHECKING:
-    import numpy as np
-    import torch
     from transformers import LlamaForCausalLM, PreTrainedTokenizerFast
 
 __all__ = [
@@ -27,8 +26,6 @@ __all__ = [
     "build_model",
     "chat_prompt",
     "export_gguf",
-    "gguf_writer",
-    "permute_rotary",
     "save",
     "train_completions",
     "train_tokenizer",
@@ -190,145 +187,6 @@ def save(model: LlamaForCausalLM, tokenizer: PreTrainedTokenizerFast, out_dir: P
     tokenizer.save_pretrained(out_dir)
 
 
-def permute_rotary(w: np.ndarray, n_head: int) -> np.ndarray:
-    # Hugging Face stores q/k rows as [first halves | second halves] per head
-    # (rotate_half); llama.cpp expects the two halves interleaved pairwise.
-    # Same transform as llama.cpp's convert_hf_to_gguf.py LlamaModel.permute.
-    return w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
-
-
-@contextlib.contextmanager
-def gguf_writer(path: Path, arch: str = "llama") -> Iterator[Any]:
-    """A `gguf.GGUFWriter` on a temporary file beside `path`, moved into place if the block succeeds.
-
-    The block adds metadata and tensors; header, metadata and tensors are then written out, so a
-    reader never sees a half-written file and a failure leaves nothing behind.
-    """
-    import gguf
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    writer = gguf.GGUFWriter(tmp, arch)
-    try:
-        yield writer
-        writer.write_header_to_file()
-        writer.write_kv_data_to_file()
-        writer.write_tensors_to_file()
-        writer.close()
-        os.replace(tmp, path)
-    except BaseException:
-        writer.close()
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def export_gguf(
-    model: LlamaForCausalLM,
-    tokenizer: PreTrainedTokenizerFast,
-    path: Path,
-    name: str = "seedforge-tiny",
-) -> None:
-    """Write ``model`` and ``tokenizer`` as an f32 llama-architecture GGUF that llama.cpp can serve.
-
-    Written to a temporary file next to ``path`` and moved into place, so a reader
-    never sees a half-written model.
-    """
-    import json
-
-    import gguf
-
-    path = Path(path)
-    cfg = model.config
-    n_head = cfg.num_attention_heads
-    n_head_kv = cfg.num_key_value_heads or n_head
-    head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // n_head
-    rope = getattr(cfg, "rope_parameters", None) or {}
-    rope_theta = float(rope.get("rope_theta", getattr(cfg, "rope_theta", 10000.0)))
-    # Fail loudly on llama variants this minimal writer does not describe in metadata,
-    # rather than writing a file that loads but computes something else.
-    unsupported = {
-        "rope scaling": rope.get("rope_type", "default") != "default",
-        "attention bias": getattr(cfg, "attention_bias", False),
-        "mlp bias": getattr(cfg, "mlp_bias", False),
-        "activation": getattr(cfg, "hidden_act", "silu") != "silu",
-    }
-    if any(unsupported.values()):
-        raise ValueError(f"export_gguf cannot write {[k for k, v in unsupported.items() if v]}")
-
-    # Vocabulary straight from tokenizer.json: tokens in byte-to-unicode form and
-    # merges as "a b" strings are what llama.cpp's gpt2 (BPE) tokenizer reads.
-    tok_json = json.loads(tokenizer.backend_tokenizer.to_str())
-    vocab: dict[str, int] = tok_json["model"]["vocab"]
-    for added in tok_json.get("added_tokens", []):
-        vocab[added["content"]] = added["id"]
-    n_vocab = cfg.vocab_size
-    id_to_token = {i: t for t, i in vocab.items()}
-    if len(id_to_token) > n_vocab or max(id_to_token) >= n_vocab:
-        raise ValueError(f"tokenizer has {len(id_to_token)} tokens but the model only {n_vocab}")
-    special_ids = set(tokenizer.all_special_ids)
-    tokens: list[str] = []
-    types: list[int] = []
-    for i in range(n_vocab):
-        if i in id_to_token:
-            tokens.append(id_to_token[i])
-            types.append(gguf.TokenType.CONTROL if i in special_ids else gguf.TokenType.NORMAL)
-        else:  # embedding rows past the tokenizer's vocabulary
-            tokens.append(f"[PAD{i}]")
-            types.append(gguf.TokenType.UNUSED)
-    merges = [m if isinstance(m, str) else " ".join(m) for m in tok_json["model"]["merges"]]
-
-    eos_id = tokenizer.convert_tokens_to_ids(EOS_TOKEN)
-    bos_id = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else eos_id
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos_id
-    chat_template = tokenizer.chat_template or CHAT_TEMPLATE
-
-    with gguf_writer(path) as writer:
-        writer.add_name(name)
-        writer.add_file_type(gguf.LlamaFileType.ALL_F32)
-        writer.add_context_length(cfg.max_position_embeddings)
-        writer.add_embedding_length(cfg.hidden_size)
-        writer.add_block_count(cfg.num_hidden_layers)
-        writer.add_feed_forward_length(cfg.intermediate_size)
-        writer.add_head_count(n_head)
-        writer.add_head_count_kv(n_head_kv)
-        writer.add_key_length(head_dim)
-        writer.add_value_length(head_dim)
-        writer.add_rope_dimension_count(head_dim)
-        writer.add_rope_freq_base(rope_theta)
-        writer.add_layer_norm_rms_eps(cfg.rms_norm_eps)
-        writer.add_vocab_size(n_vocab)
-
-        writer.add_tokenizer_model("gpt2")
-        # Must be "gpt-2" (with the hyphen): llama.cpp rejects "gpt2" as an unknown pre-tokenizer.
-        writer.add_tokenizer_pre("gpt-2")
-        writer.add_token_list(tokens)
-        writer.add_token_types(types)
-        writer.add_token_merges(merges)
-        writer.add_bos_token_id(bos_id)
-        writer.add_eos_token_id(eos_id)
-        writer.add_pad_token_id(pad_id)
-        writer.add_add_bos_token(False)
-        writer.add_add_eos_token(False)
-        # Without an embedded template llama_cpp.server silently uses the llama-2 format.
-        writer.add_chat_template(chat_template)
-
-        def f32(t: torch.Tensor) -> np.ndarray:
-            return t.detach().to("cpu").float().numpy().copy()
-
-        writer.add_tensor("token_embd.weight", f32(model.model.embed_tokens.weight))
-        for i, layer in enumerate(model.model.layers):
-            att, mlp = layer.self_attn, layer.mlp
-            writer.add_tensor(f"blk.{i}.attn_norm.weight", f32(layer.input_layernorm.weight))
-            writer.add_tensor(f"blk.{i}.attn_q.weight", permute_rotary(f32(att.q_proj.weight), n_head))
-            writer.add_tensor(f"blk.{i}.attn_k.weight", permute_rotary(f32(att.k_proj.weight), n_head_kv))
-            writer.add_tensor(f"blk.{i}.attn_v.weight", f32(att.v_proj.weight))
-            writer.add_tensor(f"blk.{i}.attn_output.weight", f32(att.o_proj.weight))
-            writer.add_tensor(f"blk.{i}.ffn_norm.weight", f32(layer.post_attention_layernorm.weight))
-            writer.add_tensor(f"blk.{i}.ffn_gate.weight", f32(mlp.gate_proj.weight))
-            writer.add_tensor(f"blk.{i}.ffn_up.weight", f32(mlp.up_proj.weight))
-            writer.add_tensor(f"blk.{i}.ffn_down.weight", f32(mlp.down_proj.weight))
-        writer.add_tensor("output_norm.weight", f32(model.model.norm.weight))
-        # Always write the output matrix, even when tied to the embedding: one
-        # code path for both cases and no reliance on llama.cpp's fallback.
-        writer.add_tensor("output.weight", f32(model.lm_head.weight))
+def export_gguf(model: LlamaForCausalLM, tokenizer: PreTrainedTokenizerFast, path: Path) -> None:
+    """Write a tiny model as an f32 GGUF that llama.cpp can serve, with the tiny chat template."""
+    gguf_export.export_model(model, tokenizer, path, "seedforge-tiny", EOS_TOKEN, CHAT_TEMPLATE)
