@@ -6,6 +6,7 @@ from pathlib import Path
 from seedforge import gates, stage
 from seedforge.config.params import load_params
 from seedforge.io import read_jsonl, write_json, write_rows
+from seedforge.loop.filter import filter_calls
 from seedforge.schema.records import read_records, write_records
 from seedforge.schema.rows import RejectRow
 from seedforge.vectors.embed import Encoder
@@ -38,7 +39,7 @@ def main() -> None:
         seed=split("seed"),
         student=args.student,
     )
-    kept, rejects, counts = gates.filter_calls(read_jsonl(args.calls), chain, task, args.iteration)
+    kept, rejects, counts = filter_calls(read_jsonl(args.calls), chain, task, args.iteration)
     # Logged, not a metric: it depends on the cache, and metrics depend only on the inputs.
     logging.getLogger("filter").info("embedded %d new texts (the rest came from the cache)", encoder.embedded)
     encoder.close()

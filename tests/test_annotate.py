@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from seedforge.io import read_json, read_jsonl, write_jsonl
-from seedforge.loop.candidates import REJECT_FIELDS
 from seedforge.schema.records import Record, read_records, record_id, write_records
+from seedforge.schema.rows import REJECT_FIELDS
 from seedforge.testing.project import REPO, copy_project, dvc
 from seedforge.vectors.embed import Encoder
 from tests.conftest import shared

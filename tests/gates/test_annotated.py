@@ -10,9 +10,8 @@ import pytest
 
 from seedforge.config.params import Gates, LabelCheck
 from seedforge.gates import build_gates, count_reasons, gate_records
-from seedforge.loop.candidates import REJECT_FIELDS
 from seedforge.schema.records import Record
-from seedforge.schema.rows import RejectRow
+from seedforge.schema.rows import REJECT_FIELDS, RejectRow
 from seedforge.tasks import get_task
 from seedforge.testing.planted import case_punct, read_tsv_texts, words_changed
 from seedforge.vectors.embed import Encoder

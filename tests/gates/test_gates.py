@@ -1,6 +1,8 @@
-from seedforge.gates import ExactDuplicate, TaskGate, count_reasons, filter_calls, run_gates
-from seedforge.loop.candidates import REJECT_FIELDS, candidates
+from seedforge.gates import ExactDuplicate, TaskGate, count_reasons, run_gates
+from seedforge.loop.candidates import candidates
+from seedforge.loop.filter import filter_calls
 from seedforge.schema.records import Record
+from seedforge.schema.rows import REJECT_FIELDS
 from seedforge.tasks import get_task
 
 LABELS = ["account", "billing", "delivery", "technical"]

@@ -4,7 +4,7 @@ A gate takes a batch of candidate records and returns one `Verdict` per record: 
 reason (plus the row it matched and the score). Gates run in order, cheapest and most certain
 first: task validity, test/dev leakage, exact duplicates, near-duplicates, then the optional
 label check. Every drop is counted by reason and written to the stage's rejects file in one row
-shape (`seedforge.loop.candidates.REJECT_FIELDS`), so no example disappears without a trace.
+shape (`seedforge.schema.rows.RejectRow`), so no example disappears without a trace.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from seedforge.gates.label import LabelCheck, StudentLabelCheck
 from seedforge.gates.leakage import Leakage
 from seedforge.gates.near_duplicate import NearDuplicate
 from seedforge.gates.validate import TaskGate
-from seedforge.loop.candidates import parse_calls, sort_rejects
 from seedforge.schema.records import Record
+from seedforge.schema.rows import sort_rejects
 from seedforge.tasks import Task
 from seedforge.vectors.embed import Encoder
 
@@ -39,7 +39,6 @@ __all__ = [
     "Verdict",
     "build_gates",
     "count_reasons",
-    "filter_calls",
     "gate_records",
     "run_gates",
 ]
@@ -89,22 +88,6 @@ def build_gates(
     return chain
 
 
-def filter_calls(
-    calls: Sequence[dict[str, Any]],
-    gates: Sequence[Gate],
-    task: Task,
-    iteration: int,
-) -> tuple[list[Record], list[dict[str, Any]], dict[str, Any]]:
-    """Round `iteration`'s call rows -> (kept records, rejects, counts).
-
-    Kept records enter iteration `iteration + 1`; they are returned in candidate order.
-    """
-    candidates, rejects = parse_calls(calls, task, iteration)
-    kept, rejects, gated = gate_records(candidates, gates, rejects)
-    counts = {"iteration": iteration, "calls": len(calls), "parsed": len(candidates)} | gated
-    return kept, rejects, counts
-
-
 def gate_records(
     records: Sequence[Record],
     gates: Sequence[Gate],
@@ -114,7 +97,7 @@ def gate_records(
 
     `rejects` are drops made before the gates (parse failures, unsure labels): they are sorted in
     with the gates' own and counted by reason, so a stage writes one rejects file and one count.
-    Generated rows (`filter_calls`) and annotated pool rows (annotate@i) both come through here.
+    Generated rows (`seedforge.loop.filter`) and annotated pool rows (annotate@i) both come through here.
     """
     kept, gate_rejects = run_gates(records, gates)
     rejects = sort_rejects([*rejects, *gate_rejects])

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from seedforge.loop.candidates import reject_row
 from seedforge.schema.records import Record
+from seedforge.schema.rows import reject_row
 
 SCORE_DIGITS = 4  # scores are rounded so that outputs are byte-stable across BLAS builds
 

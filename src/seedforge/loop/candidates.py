@@ -8,32 +8,12 @@ it is counted as `call:<cause>` (e.g. `call:server`), never parsed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from seedforge.schema.records import Record, TeacherRef, TemplateRef, record_id
+from seedforge.schema.rows import reject_row
 from seedforge.tasks import Task
-
-# One shape for every dropped example or call, from parsing to the last gate (null where not
-# applicable), so rejects.jsonl can be read as one table.
-REJECT_FIELDS = ("reason", "call", "parent_id", "id", "input", "output", "matched_id", "score", "answer")
-
-
-def reject_row(reason: str, **fields: Any) -> dict[str, Any]:
-    """A reject row with every field present.
-
-    >>> reject_row("call:error", call="c1")["matched_id"] is None
-    True
-    """
-    unknown = set(fields) - set(REJECT_FIELDS)
-    if unknown:
-        raise ValueError(f"unknown reject fields: {sorted(unknown)}")
-    return {name: fields.get(name) for name in REJECT_FIELDS} | {"reason": reason}
-
-
-def sort_rejects(rejects: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Stable order: by call, reason, then record id (nulls first)."""
-    return sorted(rejects, key=lambda r: (r["call"] or "", r["reason"], r["id"] or "", r["matched_id"] or ""))
 
 
 def candidates(call: dict[str, Any], task: Task, iteration: int) -> tuple[list[Record], list[dict[str, Any]]]:

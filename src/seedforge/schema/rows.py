@@ -15,6 +15,7 @@ different version fails loudly with its file, line and field instead of being ha
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -132,3 +133,24 @@ class RejectRow(Row):
     matched_id: str | None = None
     score: float | None = None
     answer: str | None = None  # label check: the reference's label (kNN vote or the student's)
+
+
+# One shape for every dropped example or call, from parsing to the last gate (null where not
+# applicable), so rejects.jsonl can be read as one table: the fields of `RejectRow`, in order.
+REJECT_FIELDS = tuple(RejectRow.model_fields)
+
+
+def reject_row(reason: str, **fields: Any) -> dict[str, Any]:
+    """A reject row with every field present, checked against `RejectRow`.
+
+    >>> reject_row("call:error", call="c1")["matched_id"] is None
+    True
+    >>> tuple(reject_row("parse:no_examples")) == REJECT_FIELDS
+    True
+    """
+    return RejectRow(reason=reason, **fields).to_row()
+
+
+def sort_rejects(rejects: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Stable order: by call, reason, then record id (nulls first)."""
+    return sorted(rejects, key=lambda r: (r["call"] or "", r["reason"], r["id"] or "", r["matched_id"] or ""))
