@@ -23,9 +23,11 @@ LAYERS = [
     "vectors",
     "data",
     "teachers",
-    "config",
     "training",
     "students",
+    # The recipe sits above the parts whose options it gathers (teachers, training, students each
+    # own their section's model), and below the code that reads a whole recipe.
+    "config",
     "gates",
     "loop",
     "instruct",

@@ -150,7 +150,7 @@ def test_smollm2_causal_student_on_gsm8k(tmp_path: Path) -> None:
     profile = CausalStudent(
         kind="causal",
         model="smollm2",
-        lora=Lora(r=4, alpha=8, dropout=0.0, target_modules=["v_proj", "q_proj"]),
+        lora=Lora(rank=4, alpha=8, dropout=0.0, target_modules=["v_proj", "q_proj"]),
         epochs=1,
         batch_size=2,
         learning_rate=1e-3,

