@@ -141,6 +141,20 @@ def test_loop_ablation_keys() -> None:
         True,
         "base",
     )
-    raw["loop"]["augment"] = "random"
+    raw["loop"]["augment"] = "sideways"
     with pytest.raises(SeedforgeError, match=r"key 'loop.augment'"):
         parse_params(raw)
+
+
+def test_old_spellings_still_read_with_one_warning_line(caplog: pytest.LogCaptureFixture) -> None:
+    """Renamed keys and values keep old recipes (and old revisions) running, and say what to write."""
+    raw = recipe()
+    raw["loop"]["augment"] = "uniform"
+    raw["students"]["minilm"]["lora"] = {"r": 4, "alpha": 8}
+    with caplog.at_level("WARNING", logger="seedforge"):
+        p = parse_params(raw)
+    assert p.loop.augment == "random" and p.students["minilm"].lora.rank == 4
+    assert [r.getMessage() for r in caplog.records] == [
+        "loop.augment: uniform is deprecated; write loop.augment: random (same meaning)",
+        "students.<name>.lora.r is deprecated; write students.<name>.lora.rank (same meaning)",
+    ]

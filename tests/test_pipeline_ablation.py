@@ -88,9 +88,9 @@ def test_default_is_llm2llm_targeted_from_base(project: Path) -> None:
     assert "models/student/0" not in {d["path"] for d in stages["train"]["deps"]}
 
 
-def test_uniform_baseline_draws_the_same_budget_at_random(project: Path) -> None:
+def test_random_baseline_draws_the_same_budget_at_random(project: Path) -> None:
     targeted = wrong(read_jsonl(it(project, 0, "predictions.jsonl")))
-    set_loop(project, augment="uniform")
+    set_loop(project, augment="random")
     dvc(project, "repro", "merge@0")
     selected = [s["id"] for s in read_jsonl(it(project, 0, "selected.jsonl"))]
     seed_ids = {r.id for r in read_records(project / "data" / "prepared" / "seed.jsonl")}
@@ -98,12 +98,12 @@ def test_uniform_baseline_draws_the_same_budget_at_random(project: Path) -> None
     assert read_json(project / "metrics" / "select" / "0.json") == {
         "iteration": 0,
         "mode": "wrong",
-        "augment": "uniform",
+        "augment": "random",
         "pool": len(seed_ids),
         "targeted": len(targeted),
         "selected": len(targeted),
     }
-    assert lock(project)["select@0"]["params"]["params.yaml"]["loop.augment"] == "uniform"
+    assert lock(project)["select@0"]["params"]["params.yaml"]["loop.augment"] == "random"
     assert {g["parent_id"] for g in read_jsonl(it(project, 0, "calls.jsonl"))} == set(selected)
     set_loop(project, budget=5)
     dvc(project, "repro", "select@0")

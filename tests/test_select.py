@@ -41,14 +41,14 @@ def test_modes_choose_as_documented() -> None:
 
 
 def test_uniform_has_the_targeted_budget_drawn_at_random_from_the_pool() -> None:
-    uniform, counts = select(PREDICTIONS, "wrong", "uniform", seed=0, iteration=0)
+    uniform, counts = select(PREDICTIONS, "wrong", "random", seed=0, iteration=0)
     assert counts == {"pool": 40, "targeted": 10, "selected": 10}
     assert len(set(ids(uniform))) == 10 and set(ids(uniform)) <= {f"s{i:02}" for i in range(40)}
     assert ids(uniform) != WRONG_SEED  # 1 chance in C(40, 10) of coinciding; the draw is seeded
-    assert select(PREDICTIONS, "wrong", "uniform", seed=0, iteration=0)[0] == uniform  # reruns agree
-    assert ids(select(PREDICTIONS, "wrong", "uniform", seed=1, iteration=0)[0]) != ids(uniform)
-    assert ids(select(PREDICTIONS, "wrong", "uniform", seed=0, iteration=1)[0]) != ids(uniform)
-    fixed, counts = select(PREDICTIONS, "wrong", "uniform", budget=25)
+    assert select(PREDICTIONS, "wrong", "random", seed=0, iteration=0)[0] == uniform  # reruns agree
+    assert ids(select(PREDICTIONS, "wrong", "random", seed=1, iteration=0)[0]) != ids(uniform)
+    assert ids(select(PREDICTIONS, "wrong", "random", seed=0, iteration=1)[0]) != ids(uniform)
+    fixed, counts = select(PREDICTIONS, "wrong", "random", budget=25)
     assert len(fixed) == 25 and counts["targeted"] == 10
 
 

@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from seedforge.data.sources import Source
-from seedforge.errors import SeedforgeError
+from seedforge.errors import SeedforgeError, deprecated
 from seedforge.schema.strict import Strict
 from seedforge.students import KINDS as STUDENT_KINDS
 from seedforge.students.base import Lora, StudentBase
@@ -111,15 +111,24 @@ class Loop(Strict):
     """LLM2LLM iterations. DVC templating cannot count, so both lists are spelled out; they are
     checked against each other and `seedforge iterations N` rewrites them together."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _old_spelling(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("augment") == "uniform":
+            deprecated("loop.augment: uniform", "loop.augment: random")
+            data = {**data, "augment": "random"}
+        return data
+
     iterations: list[int] = [0, 1]  # train and evaluate at each
     rounds: list[Round] = [Round(i=0, next=1)]  # augment iteration i into next
     # Which examples to augment: the seed examples the student got wrong (LLM2LLM), every seed
     # example, or every wrong example including generated ones (the paper's ablation).
     select: Literal["wrong", "all", "wrong_any"] = "wrong"
-    # targeted: augment the selection above; uniform: the same number of examples drawn at random
+    # targeted: augment the selection above; random: the same number of examples drawn at random
     # (seeded) from the same pool; none: no augmentation (every round keeps the seed set).
-    augment: Literal["targeted", "uniform", "none"] = "targeted"
-    budget: int | None = Field(default=None, gt=0)  # at most this many per round (uniform: exactly)
+    # (`uniform` is the old spelling of `random`.)
+    augment: Literal["targeted", "random", "none"] = "targeted"
+    budget: int | None = Field(default=None, gt=0)  # at most this many per round (random: exactly)
     k: int = Field(default=4, gt=0)  # new examples asked for per selected example
     shots: int = Field(default=0, ge=0)  # same-label seed examples a template may show (`shots`)
     show_prediction: bool = True  # the teacher sees the student's wrong answer in the prompt

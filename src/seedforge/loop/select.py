@@ -3,10 +3,10 @@
 `mode` says which examples are candidates for targeting: the seed examples the student got wrong
 (`wrong`, the paper's default), every seed example (`all`), or every wrong example including the
 generated ones (`wrong_any`; evaluate then predicts on the generated examples too). `augment`
-says what is done with that: `targeted` augments the selection; `uniform` draws as many examples
+says what is done with that: `targeted` augments the selection; `random` draws as many examples
 uniformly at random (seeded) from the same pool (seed examples, plus generated ones under
 `wrong_any`), the equal-budget baseline; `none` augments nothing. `budget` caps a targeted
-selection (a seeded random subset) and fixes the size of a uniform one.
+selection (a seeded random subset) and fixes the size of a random one.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from seedforge.io import dumps
 from seedforge.schema.rows import PredictionRow, SelectionRow
 
 Mode = Literal["wrong", "all", "wrong_any"]
-Augment = Literal["targeted", "uniform", "none"]
+Augment = Literal["targeted", "random", "none"]
 POOL_SPLITS = {"wrong": ("seed",), "all": ("seed",), "wrong_any": ("seed", "generated")}
 
 
@@ -75,25 +75,25 @@ def select(
     >>> rows = [row(str(i), correct=i < 7) for i in range(10)]
     >>> [r.id for r in select(rows, "wrong")[0]]
     ['7', '8', '9']
-    >>> uniform, counts = select(rows, "wrong", "uniform")
-    >>> len(uniform), counts
+    >>> drawn, counts = select(rows, "wrong", "random")
+    >>> len(drawn), counts
     (3, {'pool': 10, 'targeted': 3, 'selected': 3})
     >>> select(rows, "wrong", "none")[1]["selected"], len(select(rows, "all", budget=4)[0])
     (0, 4)
     """
     chosen = targeted(predictions, mode)
     pool = pool_rows(predictions, mode)
-    n = len(chosen) if budget is None else min(budget, len(pool) if augment == "uniform" else len(chosen))
+    n = len(chosen) if budget is None else min(budget, len(pool) if augment == "random" else len(chosen))
     # One RNG per round, from the run seed: a rerun draws the same rows, a new round draws anew.
     rng = random.Random(hashlib.sha256(dumps([seed, iteration, "select", augment]).encode()).hexdigest())
     if augment == "none":
         picked: list[PredictionRow] = []
-    elif augment == "uniform":
+    elif augment == "random":
         picked = rng.sample(pool, n)
     elif augment == "targeted":
         picked = chosen if n == len(chosen) else rng.sample(chosen, n)
     else:
-        raise SeedforgeError(f"loop.augment: expected one of targeted, uniform, none; got {augment!r}")
+        raise SeedforgeError(f"loop.augment: expected one of targeted, random, none; got {augment!r}")
     rows = [
         SelectionRow(id=r.id, input=r.input, output=r.output, prediction=r.prediction)
         for r in sorted(picked, key=lambda r: r.id)
