@@ -164,7 +164,7 @@ def main() -> None:
                 0,
                 0,
                 samples=1,
-                seeds=[r.to_row() for r in seeds],
+                seed_set=[r.to_row() for r in seeds],
                 shots=args.shots,
             )
             cache = CallCache(CACHE / name / "calls.sqlite")

@@ -37,7 +37,7 @@ def main() -> None:
         samples=profile.samples,
         structured=profile.structured,
         show_prediction=params.loop.show_prediction,
-        seeds=read_jsonl(args.seed_set) if args.seed_set is not None else (),
+        seed_set=read_jsonl(args.seed_set) if args.seed_set is not None else (),
         shots=params.loop.shots,
     )
     teacher = make_teacher(params.teacher, profile)

@@ -145,9 +145,9 @@ def test_fewshot_templates_render_the_tuned_teachers_training_format(
         {"id": "s1", "input": shot.input, "output": shot.output},
         {"id": "w", "input": example.input, "output": example.output},
     ]
-    (_, req), *_ = plan([seeds[1]], template, task, 4, 0, 0, samples=2, seeds=seeds, shots=3)
+    (_, req), *_ = plan([seeds[1]], template, task, 4, 0, 0, samples=2, seed_set=seeds, shots=3)
     assert req.prompt() == fewshot_prompt(task, [shot, example]) + task.input_field + ":"
     assert req.prefill == task.input_field + ":" and req.stop == ("\n\n",)
     # no shots asked for: the wrong example alone
-    (_, bare), *_ = plan([seeds[1]], template, task, 4, 0, 0, seeds=seeds, shots=0)
+    (_, bare), *_ = plan([seeds[1]], template, task, 4, 0, 0, seed_set=seeds, shots=0)
     assert bare.prompt() == fewshot_prompt(task, [example]) + task.input_field + ":"

@@ -79,7 +79,7 @@ def test_plan_carries_parent_input_without_changing_cache_keys() -> None:
     task = get_task("classification").with_labels(["a", "b"])
     template = load_template(str(ROOT / "prompts/classification.jinja"))
     row = {"id": "r1", "input": "some text", "output": "a", "prediction": "b"}
-    ((_, req),) = generate.plan([row], template, task, k=2, seed=0, iteration=1)
+    ((_, req),) = generate.plan([row], template, task, k=2, run_seed=0, iteration=1)
     assert req.meta == {"input": "some text", "iteration": 1, "k": 2}
     assert "meta" not in req.payload()
 

@@ -156,7 +156,8 @@ class Loop(Strict):
 # the union of profiles is built from that registry, so a new backend touches one file.
 
 TeacherOptions = Union[tuple(b.Options for b in BACKENDS.values())]  # noqa: UP007
-Teacher = Annotated[TeacherOptions, Field(discriminator="backend")]
+# A `teachers.<name>` profile (named apart from `teachers.Teacher`, the backend that runs one).
+TeacherProfile = Annotated[TeacherOptions, Field(discriminator="backend")]
 
 
 class Annotate(Strict):
@@ -174,7 +175,9 @@ class Annotate(Strict):
 
 
 # Built from the students registry: a new kind registers itself and its profile model.
-Student = Annotated[Union[tuple(k.Profile for k in STUDENT_KINDS.values())], Field(discriminator="kind")]  # noqa: UP007
+# A `students.<name>` profile (named apart from `students.Student`, the backend that trains one).
+StudentOptions = Union[tuple(k.Profile for k in STUDENT_KINDS.values())]  # noqa: UP007
+StudentProfile = Annotated[StudentOptions, Field(discriminator="kind")]
 
 
 # --- gates -----------------------------------------------------------------------------------
@@ -333,12 +336,12 @@ class Params(Strict):
     data: Data
     loop: Loop = Loop()
     teacher: str
-    teachers: dict[str, Teacher]
+    teachers: dict[str, TeacherProfile]
     tiny_teacher: TinyTeacher = TinyTeacher()
     teacher_finetune: TeacherFinetune = TeacherFinetune()
     annotate: Annotate = Annotate()
     student: str
-    students: dict[str, Student]
+    students: dict[str, StudentProfile]
     gates: Gates = Gates()
     instruct: Instruct | None = None  # the instruction pipeline (instruct/dvc.yaml)
 

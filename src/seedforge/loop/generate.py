@@ -45,15 +45,18 @@ def plan(
     template: Template,
     task: Task,
     k: int,
-    seed: int,
+    run_seed: int,
     iteration: int,
     samples: int = 1,
     structured: bool = False,
     show_prediction: bool = True,
-    seeds: Sequence[dict[str, Any]] = (),
+    seed_set: Sequence[dict[str, Any]] = (),
     shots: int = 0,
 ) -> list[tuple[dict[str, Any], Request]]:
     """`samples` requests per selected example: its rendered prompt, sample index and seed.
+
+    `run_seed` is the recipe's `seed` (every call's sampling seed derives from it); `seed_set` holds
+    the seed examples that demonstrations are drawn from.
 
     With ``show_prediction`` off the template's ``prediction`` is empty, so the teacher does not
     see the student's wrong answer (the templates print that line only when it is non-empty).
@@ -70,11 +73,13 @@ def plan(
             k=k,
             example=Example(row["input"], row["output"]),
             prediction=(row.get("prediction") or "") if show_prediction else "",
-            shots=pick_shots(seeds, row, shots, task.has_labels, call_seed(seed, iteration, row["id"])),
+            shots=pick_shots(
+                seed_set, row, shots, task.has_labels, call_seed(run_seed, iteration, row["id"])
+            ),
             fewshot=fewshot_prompt,
         )
         for sample in range(samples):
-            seed_ = call_seed(seed, iteration, row["id"], sample)
+            seed_ = call_seed(run_seed, iteration, row["id"], sample)
             req = Request.user(
                 rendered.text,
                 seed=seed_,
