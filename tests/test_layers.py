@@ -1,7 +1,8 @@
 """The package map is a stack of layers: a module imports only from layers below its own.
 
 Read from the syntax tree, so imports inside functions count too (the finetune <-> tinylm cycle
-hid in one). The order is the README's Layout map, bottom first; a new subpackage must be placed.
+hid in one). The order is `seedforge.testing.layout_map.LAYERS` (the README's map); a new
+subpackage must be placed there.
 """
 
 from __future__ import annotations
@@ -10,32 +11,10 @@ import ast
 from collections import defaultdict
 from pathlib import Path
 
+from seedforge.testing.layout_map import LAYERS
+
 REPO = Path(__file__).resolve().parents[1]
 SRC = REPO / "src" / "seedforge"
-
-# Bottom first. A unit is a subpackage or a top-level module of seedforge.
-LAYERS = [
-    "errors",
-    "io",
-    "weights",
-    "schema",
-    "tasks",
-    "vectors",
-    "data",
-    "teachers",
-    "training",
-    "students",
-    # The recipe sits above the parts whose options it gathers (teachers, training, students each
-    # own their section's model), and below the code that reads a whole recipe.
-    "config",
-    "gates",
-    "loop",
-    "instruct",
-    "audit",
-    "stage",
-    "testing",
-    "cli",
-]
 
 
 def module_name(path: Path) -> str:

@@ -1,4 +1,4 @@
-"""The one error type users see."""
+"""The one error type users see, and the one-line warning for a deprecated recipe spelling."""
 
 
 class SeedforgeError(Exception):

@@ -1,1 +1,2 @@
-"""The LLM2LLM loop, one module per step: prepare, select, generate, candidates, evaluate, annotate."""
+"""The LLM2LLM loop, one module per stage: prepare, select, generate, candidates and filter, evaluate,
+annotate, summary."""

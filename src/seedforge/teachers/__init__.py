@@ -1,4 +1,9 @@
-"""Teacher backends, chosen by the `backend` key of a teacher profile."""
+"""Teacher backends, chosen by the `backend` key of a teacher profile, with what every backend shares.
+
+The runner calls a backend concurrently with retries, the call cache keeps every answer, and
+`prompts` renders the Jinja templates of `prompts/`. A backend is one module that registers itself
+(`registry`), owning its profile options.
+"""
 
 from __future__ import annotations
 

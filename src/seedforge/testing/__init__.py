@@ -1,1 +1,3 @@
-"""Real parts for tests and benchmarks: a loopback OpenAI-compatible server with an answer hook."""
+"""Real parts for tests, benchmarks and the repository's own checks: a loopback OpenAI-compatible
+server with an answer hook, project copies, planted near-copies, derived stage deps and the package
+map."""
