@@ -21,23 +21,15 @@ from dataclasses import fields
 from typing import Any
 
 from seedforge.errors import SeedforgeError
+
+# Importing a task module registers its kind.
+from seedforge.tasks import classification, instruction, math, multiple_choice  # noqa: F401
 from seedforge.tasks.base import Example, ParseResult, Task
 from seedforge.tasks.classification import ClassificationTask
 from seedforge.tasks.instruction import InstructionTask
 from seedforge.tasks.math import MathTask
 from seedforge.tasks.multiple_choice import MultipleChoiceTask
-
-KINDS: dict[str, type[Task]] = {}
-
-
-def register(cls: type[Task]) -> type[Task]:
-    """Add a task kind under its ``kind`` name (usable as a class decorator)."""
-    KINDS[cls.kind] = cls
-    return cls
-
-
-for _cls in (ClassificationTask, MultipleChoiceTask, MathTask, InstructionTask):
-    register(_cls)
+from seedforge.tasks.registry import KINDS, register
 
 
 def task_class(kind: str) -> type[Task]:

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from seedforge.tasks.base import Example, Task
 from seedforge.tasks.parsing import unwrap
+from seedforge.tasks.registry import register
 
 
 def _drop_period(label: str) -> str:
@@ -61,6 +62,7 @@ def match_label(text: str, labels: Sequence[str]) -> str | None:
     return None
 
 
+@register
 @dataclass(frozen=True)
 class ClassificationTask(Task):
     """Strict format: ``Input: <text>`` then ``Label: <label>``, both single-line.

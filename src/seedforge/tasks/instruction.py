@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from seedforge.tasks.base import Task
+from seedforge.tasks.registry import register
 
 _WORD = re.compile(r"\w+")
 
@@ -52,6 +53,7 @@ def rouge_l(prediction: str, reference: str) -> float:
     return round(2 * precision * recall / (precision + recall), 4)
 
 
+@register
 @dataclass(frozen=True)
 class InstructionTask(Task):
     """Strict format: ``Instruction: <text>`` then ``Response: <text>``; both may span lines.

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from seedforge.tasks.base import Example, Task
+from seedforge.tasks.registry import register
 
 TOLERANCE = Decimal("1e-6")
 
@@ -64,6 +65,7 @@ def _last_number(text: str) -> str | None:
     return _canonical(matches[-1]) if matches else None
 
 
+@register
 @dataclass(frozen=True)
 class MathTask(Task):
     """Strict format: ``Question: <one line>`` then ``Answer: <worked solution>``

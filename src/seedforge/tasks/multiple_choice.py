@@ -15,6 +15,7 @@ from typing import ClassVar
 
 from seedforge.tasks.base import Example, ParseResult, Task
 from seedforge.tasks.parsing import parse_blocks, protect, unwrap
+from seedforge.tasks.registry import register
 
 LETTERS = "ABCDEFGHIJ"
 _OPTION_LINE = re.compile(r"^([A-J]): (.*)$")
@@ -26,6 +27,7 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+@register
 @dataclass(frozen=True)
 class MultipleChoiceTask(Task):
     """Strict format: ``Question: <context>``, one ``<letter>: <option>`` line per option, then
