@@ -8,12 +8,11 @@ reason in `errors`, never a silent default: a dropped row costs one call, a wron
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from seedforge.tasks.parsing import unwrap
+from seedforge.tasks.parsing import find_json, unwrap
 
 T = TypeVar("T")
 
@@ -30,33 +29,7 @@ class Parsed(Generic[T]):
     errors: list[str] = field(default_factory=list)
 
 
-# --- JSON ----------------------------------------------------------------------------------------
-
-_FENCED = re.compile(r"```[\w+.-]*\s*\n(.*?)(?:```|\Z)", re.DOTALL)
-
-
-def find_json(raw: str) -> Any | None:
-    """The first JSON object or array in `raw`: fenced, bare, or after chatter; None if none.
-
-    >>> find_json('Sure!\\n```json\\n{"score": 7}\\n```\\nHope this helps')
-    {'score': 7}
-    >>> find_json('Here: [{"instruction": "a"}] done')
-    [{'instruction': 'a'}]
-    >>> find_json("no json here {oops") is None
-    True
-    """
-    candidates = [m.group(1) for m in _FENCED.finditer(raw)] + [raw]
-    decoder = json.JSONDecoder()
-    for text in candidates:
-        for i, ch in enumerate(text):
-            if ch in "[{":
-                try:
-                    value, _ = decoder.raw_decode(text[i:])
-                except json.JSONDecodeError:
-                    continue
-                if isinstance(value, dict | list):
-                    return value
-    return None
+# --- JSON (found by `seedforge.tasks.parsing.find_json`) ---------------------------------------
 
 
 def _json_field(obj: dict[str, Any], names: tuple[str, ...]) -> Any:

@@ -12,6 +12,7 @@ import json
 import re
 import textwrap
 from collections.abc import Sequence
+from typing import Any
 
 # Decoration allowed in front of a field name: a bullet, a number ("1.", "2)",
 # "(3)") or an "Example 3:" heading, so "1. **Input:** text" is a field line.
@@ -229,6 +230,49 @@ def parse_blocks(
 
 
 _JSON_FENCE = re.compile(r"^\s*```(?:json)?\s*\n(?P<body>.*?)\n\s*```\s*$", re.DOTALL)
+_FENCED = re.compile(r"```[\w+.-]*\s*\n(.*?)(?:```|\Z)", re.DOTALL)
+# strict=False: grammar-constrained decoders (llama.cpp) let raw newlines into strings.
+_DECODER = json.JSONDecoder(strict=False)
+
+
+def find_json(raw: str, anywhere: bool = True) -> Any | None:
+    """The JSON object or array in `raw`, or None: the one JSON finder for every parser.
+
+    With `anywhere` (instruction operators: small models chat around their JSON), the first object
+    or array found in a fenced block or after chatter. Without it (task parsers, which fall back to
+    the text form), only an answer that is JSON as a whole, bare or in one fence.
+
+    >>> find_json('Sure!\\n```json\\n{"score": 7}\\n```\\nHope this helps')
+    {'score': 7}
+    >>> find_json('Here: [{"instruction": "a"}] done')
+    [{'instruction': 'a'}]
+    >>> find_json("no json here {oops") is None
+    True
+    >>> find_json('Here: [{"instruction": "a"}] done', anywhere=False) is None
+    True
+    >>> find_json('```json\\n{"a": "two\\nlines"}\\n```', anywhere=False)
+    {'a': 'two\\nlines'}
+    """
+    if not anywhere:
+        text = raw.strip()
+        fenced = _JSON_FENCE.match(text)
+        text = fenced.group("body").strip() if fenced else text
+        if not text.startswith(("{", "[")):
+            return None
+        try:
+            return _DECODER.decode(text)
+        except ValueError:
+            return None
+    for text in [m.group(1) for m in _FENCED.finditer(raw)] + [raw]:
+        for i, ch in enumerate(text):
+            if ch in "[{":
+                try:
+                    value, _ = _DECODER.raw_decode(text[i:])
+                except ValueError:
+                    continue
+                if isinstance(value, dict | list):
+                    return value
+    return None
 
 
 def parse_json(raw: str, fields: Sequence[str]) -> tuple[list[dict[str, str]], list[str]] | None:
@@ -243,16 +287,8 @@ def parse_json(raw: str, fields: Sequence[str]) -> tuple[list[dict[str, str]], l
     >>> parse_json('{"examples": [{"input": "two\\nlines", "label": "a"}]}', ["Input", "Label"])[0]
     [{'input': 'two\\nlines', 'label': 'a'}]
     """
-    text = raw.strip()
-    fenced = _JSON_FENCE.match(text)
-    if fenced:
-        text = fenced.group("body").strip()
-    if not text.startswith(("{", "[")):
-        return None
-    try:
-        # strict=False: grammar-constrained decoders (llama.cpp) let raw newlines into strings.
-        data = json.loads(text, strict=False)
-    except ValueError:
+    data = find_json(raw, anywhere=False)
+    if data is None:
         return None
     items = data.get("examples") if isinstance(data, dict) else data
     if not isinstance(items, list):
