@@ -155,9 +155,8 @@ def probe_dialects(teacher: Any, endpoint: str) -> dict[str, str]:
             except CallError as e:
                 if e.cause != "request":
                     raise SeedforgeError(str(e)) from None
-                found[dialect] = (
-                    f"rejected: {str(e).split('rejected the request ', 1)[-1].split('; change')[0]}"
-                )
+                said = str(e).split("rejected the request (", 1)[-1].split("; change")[0]
+                found[dialect] = f"rejected ({said}"
                 continue
             found[dialect] = "takes" if follows(text_of(teacher, out)) else "ignored"
     finally:
@@ -365,7 +364,7 @@ def check_http(name: str, teacher: Any, params: Any, root: Path) -> Report:
                 "not returned (a judge or label check scoring by logprobs cannot use this server)",
             )
     except CallError as e:
-        report.add("logprobs", "warn", f"rejected: {str(e).split('rejected the request ', 1)[-1][:160]}")
+        report.add("logprobs", "warn", f"rejected {str(e).split('rejected the request ', 1)[-1][:160]}")
     finally:
         client.close()
 

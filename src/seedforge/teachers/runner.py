@@ -307,7 +307,7 @@ class Runner:
                 if err.cause == "request":
                     # The same request would be rejected every time, and so would every other
                     # call's: one line saying what and which key, instead of a run of failures.
-                    self._gate.set()
+                    # (The gate stays shut: the calls waiting on it are cancelled unsent.)
                     raise SeedforgeError(
                         f"{err}; {self.acct.answered} answers sent this run are kept in the cache"
                     )
