@@ -154,7 +154,7 @@ def probe_dialects(teacher: Any, endpoint: str) -> dict[str, str]:
                 out = ask(teacher, client, PROBE, dialect, max_tokens=small)
             except CallError as e:
                 if e.cause != "request":
-                    raise SeedforgeError(str(e)) from None
+                    raise  # a fault, not an answer: generate retries it, check reports it
                 said = str(e).split("rejected the request (", 1)[-1].split("; change")[0]
                 found[dialect] = f"rejected ({said}"
                 continue
@@ -319,7 +319,11 @@ def check_http(name: str, teacher: Any, params: Any, root: Path) -> Report:
 
     # 3. structured output
     client.close()
-    report.dialects = probe_dialects(teacher, endpoint)
+    try:
+        report.dialects = probe_dialects(teacher, endpoint)
+    except CallError as e:
+        report.add("structured", "fail", f"probe failed: {str(e)[:200]}", f"{key}.base_url")
+        return report
     _write(dialects_path(teacher, root), {"dialects": report.dialects, "checked": time.time()})
     best = preferred(report.dialects)
     for d in DIALECTS:
@@ -404,7 +408,9 @@ def check_local(name: str, teacher: Any, params: Any, root: Path) -> Report:
         teacher.load()
         report.add("model", "ok", f"{teacher.model_path().name} loads (n_ctx {p.n_ctx})")
     except SeedforgeError as e:
-        report.add("model", "fail", str(e)[:200], f"{key}.model")
+        missing_lora = "adapter" in str(e) and p.lora is not None
+        fix = "run the stage that builds it (dvc repro), or " if missing_lora else ""
+        report.add("model", "fail", str(e)[:200], fix + f"{key}.{'lora' if missing_lora else 'model'}")
         return report
     recipe = prompts(params, p, root)
     llm = teacher._llm

@@ -8,6 +8,10 @@ a while), error rows (a call that fails its last attempt comes back with its cau
 dropped), stopping early (when the share of failed calls among finished ones passes `fail_share`,
 or nothing succeeded for `stall_timeout` seconds: one line naming what failed, how often, and the
 server's last message), accounting, and a progress line on stderr when it is a terminal.
+
+A request the server rejects (a `CallError` with cause `request`) is not retried: it stops the run
+at once with the backend's one line (what was rejected, and the profile key that changes it). The
+run's first attempt goes alone, so that stop costs one request, not one per call in flight.
 """
 
 from __future__ import annotations
