@@ -261,7 +261,7 @@ def server_words(e: Any) -> str:
 def is_validation_error(text: str) -> bool:
     """A request-validation error, whatever the status (llama_cpp.server answers pydantic's with 500).
 
-    >>> is_validation_error("1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'x')}")
+    >>> is_validation_error("1 validation error: {'type': 'literal_error', 'loc': ('body', 'x')}")
     True
     >>> is_validation_error("CUDA out of memory")
     False
@@ -273,9 +273,9 @@ def is_validation_error(text: str) -> bool:
 def what_was_rejected(text: str) -> str:
     """The first field a validation error names, and what the server wanted, in one line.
 
-    >>> what_was_rejected("1 validation error:\n  {'type': 'literal_error', 'loc': ('body', "
-    ...     "'response_format', 'type'), 'msg': \"Input should be 'text' or 'json_object'\"}")
-    "response_format.type: Input should be 'text' or 'json_object'"
+    >>> what_was_rejected("1 validation error: {'loc': ('body', 'response_format', 'type'), "
+    ...     "'msg': 'Input should be text or json_object'}")
+    'response_format.type: Input should be text or json_object'
     """
     loc = re.search(r"'loc': \(([^)]*)\)", text)
     msg = re.search(r"'msg': (?:\"([^\"]*)\"|'([^']*)')", text)
