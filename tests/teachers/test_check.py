@@ -234,3 +234,16 @@ def test_cli_check_json_exit_code_and_cache_without_the_key(tmp_path: Path, monk
 def test_default_profiles_are_deduplicated() -> None:
     params = parse_params(yaml.safe_load((REPO / "params.yaml").read_text()), source="params.yaml")
     assert preflight.default_profiles(params) == ["smollm2_tuned", "smollm2"]
+
+
+def test_structured_takes_auto_true_false_and_nothing_else() -> None:
+    from pydantic import ValidationError
+
+    base = dict(backend="openai", base_url="http://x/v1", model="m")
+    assert OpenAITeacher(**base).structured == "auto"
+    assert OpenAITeacher(**base, structured=True).structured is True
+    assert OpenAITeacher(**base, structured=False).structured is False
+    with pytest.raises(ValidationError):
+        OpenAITeacher(**base, structured="maybe")
+    with pytest.raises(ValidationError):
+        OpenAITeacher(**base, structured_format="grammar")
