@@ -35,7 +35,8 @@ def main() -> None:
         params.seed,
         args.iteration,
         samples=profile.samples,
-        structured=profile.structured,
+        # auto: the schema goes with each request, and the backend picks the server's dialect
+        structured=profile.structured is not False,
         show_prediction=params.loop.show_prediction,
         seed_set=read_jsonl(args.seed_set) if args.seed_set is not None else (),
         shots=params.loop.shots,

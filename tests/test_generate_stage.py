@@ -34,6 +34,7 @@ def project(tmp_path: Path, url: str, n: int, **profile: Any) -> Path:
         "max_attempts": 4,
         "concurrency": 4,
         "fail_share": 1.0,
+        "structured": False,  # these count requests: no dialect probe (tests/teachers/test_check.py)
         **profile,
     }
     params["teacher"] = "loop"

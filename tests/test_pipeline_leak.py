@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ import yaml
 
 from seedforge.io import read_jsonl
 from seedforge.schema.records import read_records, record_id
+from seedforge.testing.loopback import Loopback
 from seedforge.testing.project import copy_project
 from tests.conftest import DEMO
 
@@ -27,49 +26,11 @@ FRESH = "The gift wrap I paid extra for was missing, and the ribbon came loose i
 ANSWER = f"Input: {LEAKED_TEXT}\nLabel: {LEAKED_LABEL}\n\nInput: {FRESH}\nLabel: delivery\n"
 
 
-class CopyingTeacher(BaseHTTPRequestHandler):
-    """An OpenAI-compatible server whose every answer copies a test sentence (plus one new one)."""
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        usage = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
-        if self.path.endswith("/chat/completions"):
-            choice = {
-                "index": 0,
-                "message": {"role": "assistant", "content": ANSWER},
-                "finish_reason": "stop",
-            }
-            kind = "chat.completion"
-        else:
-            choice = {"index": 0, "text": ANSWER, "finish_reason": "stop", "logprobs": None}
-            kind = "text_completion"
-        out = {
-            "id": "x",
-            "object": kind,
-            "created": 0,
-            "model": body["model"],
-            "choices": [choice],
-            "usage": usage,
-        }
-        data = json.dumps(out).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), CopyingTeacher)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    httpd.shutdown()
-    httpd.server_close()
+    """An OpenAI-compatible server whose every answer copies a test sentence (plus one new one)."""
+    with Loopback(answer=lambda body: ANSWER) as loop:
+        yield loop.url
 
 
 def dvc(project: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:

@@ -97,6 +97,31 @@ def iterations(
     typer.echo(f"{params}: loop.iterations = {iterations_value}")
 
 
+@app.command()
+def check(
+    profiles: Annotated[
+        list[str] | None,
+        typer.Argument(help="teacher profiles (default: teacher, annotate.teacher, instruct.teacher)"),
+    ] = None,
+    as_json: bool = typer.Option(False, "--json", help="the same results as JSON"),
+    fresh: bool = typer.Option(False, "--fresh", help="ask the server again instead of the cache"),
+    params: Path = PARAMS,
+) -> None:
+    """Preflight teacher profiles against their servers. Exit 1 when one cannot work."""
+    from seedforge.io import dumps
+    from seedforge.teachers import check as preflight
+
+    try:
+        recipe = load_params(params)
+        names = profiles or preflight.default_profiles(recipe)
+        reports = [preflight.check(name, recipe, params.parent, fresh) for name in names]
+    except SeedforgeError as e:
+        _fail(e)
+    typer.echo(dumps([r.as_dict() for r in reports]) if as_json else preflight.render(reports))
+    if not all(r.works for r in reports):
+        raise typer.Exit(1)
+
+
 cache_app = typer.Typer(no_args_is_help=True, help="The teacher call cache (.seedforge/cache/calls.sqlite).")
 app.add_typer(cache_app, name="cache")
 CACHE = typer.Option(Path(".seedforge/cache/calls.sqlite"), "--cache", help="the call cache database")

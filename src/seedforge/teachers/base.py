@@ -118,7 +118,9 @@ class Generation:
     usage: dict[str, int] = field(default_factory=dict)
 
 
-Cause = Literal["rate_limit", "server", "timeout", "connection", "bad_response", "client"]
+# "request": the server rejected the request itself (400/404/422, or a 500 that is a validation
+# error); sending it again cannot help, so the runner stops the stage at once.
+Cause = Literal["rate_limit", "server", "timeout", "connection", "bad_response", "client", "request"]
 
 
 class CallError(Exception):

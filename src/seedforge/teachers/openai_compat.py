@@ -8,7 +8,9 @@ and never stored or logged.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,6 +19,9 @@ from pydantic import Field, field_validator
 from seedforge.errors import SeedforgeError, first_line
 from seedforge.teachers.base import CallError, Generation, Options, Request, Teacher
 from seedforge.teachers.registry import register
+
+Dialect = Literal["json_schema", "json_object", "guided_json"]
+DIALECTS: tuple[str, ...] = ("json_schema", "guided_json", "json_object")  # auto's preference
 
 
 class OpenAITeacher(Options):
@@ -30,7 +35,11 @@ class OpenAITeacher(Options):
     concurrency: int = Field(default=16, gt=0)
     # How `structured: true` asks for the schema: "json_schema" is OpenAI's and vLLM's form;
     # llama_cpp.server (0.3.x) accepts only {"type": "json_object", "schema": ...}.
-    structured_format: Literal["json_schema", "json_object"] = "json_schema"
+    # vLLM also takes "guided_json" (the schema in the request body, through extra_body).
+    structured_format: Dialect = "json_schema"
+    # auto: the dialect `seedforge check` found for this server (cached), else one probe when
+    # generate starts; true: always `structured_format`; false: never a schema.
+    structured: bool | Literal["auto"] = "auto"
 
     @field_validator("base_url")
     @classmethod
@@ -70,6 +79,11 @@ class OpenAIBackend(Teacher):
         self.model_id = params.model
         self._clients: dict[str, Any] = {}
         self._openai: Any = None
+        # How the schema goes out: fixed by `structured: true/false`, found at the first
+        # structured call for `auto` (None: the server takes no dialect; the schema stays home).
+        self.dialect: str | None = params.structured_format if params.structured is True else None
+        self._resolved = params.structured != "auto"
+        self._lock: asyncio.Lock | None = None
 
     def sampling(self) -> dict[str, Any]:
         p = self.params
@@ -115,65 +129,23 @@ class OpenAIBackend(Teacher):
         return client
 
     async def aclose(self) -> None:
+        self._lock = None  # bound to the event loop that is ending
         clients, self._clients = self._clients, {}
         for client in clients.values():
             await client.close()
 
     async def agenerate(self, request: Request, endpoint: str) -> Generation:
-        openai = self._openai
-        p = self.params
-        client = self._client(endpoint)
-        body = dict(p.extra_body)
-        kwargs: dict[str, Any] = dict(
-            model=p.model,
-            temperature=p.temperature,
-            top_p=p.top_p,
-            max_tokens=p.max_tokens,
-            seed=request.seed,
-        )
-        if request.stop:
-            kwargs["stop"] = list(request.stop)
-        if request.schema is not None and p.structured_format == "json_object":
-            kwargs["response_format"] = {"type": "json_object", "schema": request.schema}
-        elif request.schema is not None:
-            kwargs["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": "examples", "schema": request.schema, "strict": True},
-            }
+        if request.schema is not None and self.params.structured == "auto" and not self._resolved:
+            await self._resolve_dialect(endpoint)
+        kwargs = self.request_kwargs(request, self.dialect if request.schema is not None else None)
         where = f"teachers.{self.profile}: {endpoint}"
         try:
-            if p.api == "chat":
-                if body:
-                    kwargs["extra_body"] = body
-                out = await client.chat.completions.create(messages=request.chat(), **kwargs)
-                choice = out.choices[0]
-                text = choice.message.content or ""
-            else:
-                if request.schema is not None:
-                    body.setdefault("response_format", kwargs.pop("response_format"))
-                kwargs.pop("response_format", None)
-                if body:
-                    kwargs["extra_body"] = body
-                out = await client.completions.create(prompt=request.prompt(), **kwargs)
-                choice = out.choices[0]
-                text = choice.text
+            out = await self._send(self._client(endpoint), kwargs)
+            choice = out.choices[0]
+            text = choice.message.content if self.params.api == "chat" else choice.text
             finish = choice.finish_reason
-        except openai.APITimeoutError:
-            raise CallError("timeout", f"{where} did not answer within {p.timeout:g} s") from None
-        except openai.APIConnectionError as e:
-            raise CallError(
-                "connection", f"{where}: connection failed ({first_line(e.__cause__ or e)[:160]})"
-            ) from None
-        except openai.APIStatusError as e:
-            # The message of an APIError is the server's; the key is never part of it.
-            message = f"{where} answered {e.status_code}: {first_line(e)[:200]}"
-            if e.status_code in (401, 403):
-                raise SeedforgeError(message) from None  # no retry fixes a wrong key
-            if e.status_code == 429:
-                raise CallError("rate_limit", message, retry_after(e.response.headers)) from None
-            if e.status_code >= 500:
-                raise CallError("server", message, retry_after(e.response.headers)) from None
-            raise CallError("client", message) from None
+        except self._openai.APIError as e:
+            raise self.call_error(e, where) from None
         except (ValueError, TypeError, AttributeError, IndexError, KeyError) as e:
             # A truncated or malformed body (JSONDecodeError is a ValueError) or missing fields.
             raise CallError(
@@ -186,3 +158,150 @@ class OpenAIBackend(Teacher):
                 "completion_tokens": int(out.usage.completion_tokens or 0),
             }
         return Generation(text=text if isinstance(text, str) else "", finish_reason=finish, usage=usage)
+
+    async def _send(self, client: Any, kwargs: dict[str, Any]) -> Any:
+        if self.params.api == "chat":
+            return await client.chat.completions.create(**kwargs)
+        return await client.completions.create(**kwargs)
+
+    async def _resolve_dialect(self, endpoint: str) -> None:
+        """`structured: auto`: the dialect `seedforge check` found for this server (cached), or one
+        probe now; calls wait for it, so the server is probed once per run at most."""
+        from seedforge.teachers import check
+
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if not self._resolved:
+                self.dialect = await asyncio.to_thread(check.dialect_for, self, endpoint)
+                self._resolved = True
+
+    def request_kwargs(self, request: Request, dialect: str | None, **more: Any) -> dict[str, Any]:
+        """The keyword arguments of one `create` call; `dialect` says how the schema is asked for
+        (None: not at all). `more` adds request fields (e.g. logprobs) for `seedforge check`."""
+        p = self.params
+        body = dict(p.extra_body)
+        kwargs: dict[str, Any] = dict(
+            model=p.model,
+            temperature=p.temperature,
+            top_p=p.top_p,
+            max_tokens=p.max_tokens,
+            seed=request.seed,
+        )
+        kwargs.update(more)
+        if request.stop:
+            kwargs["stop"] = list(request.stop)
+        fmt: dict[str, Any] | None = None
+        if request.schema is not None and dialect == "json_object":
+            fmt = {"type": "json_object", "schema": request.schema}
+        elif request.schema is not None and dialect == "json_schema":
+            fmt = {
+                "type": "json_schema",
+                "json_schema": {"name": "examples", "schema": request.schema, "strict": True},
+            }
+        elif request.schema is not None and dialect == "guided_json":
+            body["guided_json"] = request.schema  # vLLM's own form, outside the OpenAI API
+        if p.api == "chat":
+            kwargs["messages"] = request.chat()
+            if fmt is not None:
+                kwargs["response_format"] = fmt
+        else:
+            kwargs["prompt"] = request.prompt()
+            if fmt is not None:
+                body.setdefault("response_format", fmt)
+        if body:
+            kwargs["extra_body"] = body
+        return kwargs
+
+    def call_error(self, e: Exception, where: str) -> Exception:
+        """The runner's view of a failed attempt: what it is, and whether retrying can help."""
+        openai = self._openai
+        p = self.params
+        if isinstance(e, openai.APITimeoutError):
+            return CallError("timeout", f"{where} did not answer within {p.timeout:g} s")
+        if isinstance(e, openai.APIConnectionError):
+            return CallError(
+                "connection", f"{where}: connection failed ({first_line(e.__cause__ or e)[:160]})"
+            )
+        if not isinstance(e, openai.APIStatusError):
+            return CallError("bad_response", f"{where}: {first_line(e)[:200]}")
+        # The message of an APIError is the server's; the key is never part of it.
+        status = e.status_code
+        said = server_words(e)
+        message = f"{where} answered {status}: {first_line(e)[:200]}"
+        if status in (401, 403):
+            return SeedforgeError(message)  # no retry fixes a wrong key
+        if status in (400, 404, 422) or (status >= 500 and is_validation_error(said)):
+            rejected = what_was_rejected(said) or first_line(e)[:200]
+            return CallError(
+                "request",
+                f"{where} rejected the request ({status}: {rejected}); "
+                f"change {fix_for(self.profile, p, self.dialect, said, status)}",
+            )
+        if status == 429:
+            return CallError("rate_limit", message, retry_after(e.response.headers))
+        if status >= 500:
+            return CallError("server", message, retry_after(e.response.headers))
+        return CallError("client", message)
+
+
+def server_words(e: Any) -> str:
+    """The error body as text (a JSON body's message, else the raw text)."""
+    body = getattr(e, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict):
+            return str(inner.get("message") or inner)
+        return str(inner)
+    if body is not None:
+        return str(body)
+    return str(e)
+
+
+def is_validation_error(text: str) -> bool:
+    """A request-validation error, whatever the status (llama_cpp.server answers pydantic's with 500).
+
+    >>> is_validation_error("1 validation error: {'type': 'literal_error', 'loc': ('body', 'x')}")
+    True
+    >>> is_validation_error("CUDA out of memory")
+    False
+    """
+    low = text.lower()
+    return "validation error" in low or "'loc': ('body'" in low or "extra inputs are not permitted" in low
+
+
+def what_was_rejected(text: str) -> str:
+    """The first field a validation error names, and what the server wanted, in one line.
+
+    >>> what_was_rejected("1 validation error: {'loc': ('body', 'response_format', 'type'), "
+    ...     "'msg': 'Input should be text or json_object'}")
+    'response_format.type: Input should be text or json_object'
+    """
+    loc = re.search(r"'loc': \(([^)]*)\)", text)
+    msg = re.search(r"'msg': (?:\"([^\"]*)\"|'([^']*)')", text)
+    if loc:
+        parts = [x.strip().strip("'\"") for x in loc.group(1).split(",")]
+        field = ".".join(x for x in parts if x and x != "body")
+        said = (msg.group(1) or msg.group(2)) if msg else ""
+        return f"{field}: {said}".strip(": ")
+    lines = text.strip().splitlines()
+    return lines[0][:200] if lines else ""
+
+
+def fix_for(profile: str, p: OpenAITeacher, dialect: str | None, said: str, status: int) -> str:
+    """The params.yaml line that would change what the server rejected."""
+    key = f"teachers.{profile}"
+    low = said.lower()
+    if any(w in low for w in ("response_format", "json_schema", "guided_json", "json_object", "schema")):
+        if dialect == "json_schema":
+            return f"{key}.structured_format: json_object (or structured: auto)"
+        return f"{key}.structured: false (or structured: auto)"
+    if "logprob" in low:
+        return f"{key}.extra_body (drop logprobs)"
+    if "context" in low or "too long" in low or "max_tokens" in low or "maximum" in low:
+        return f"{key}.max_tokens: {max(16, p.max_tokens // 2)} (or a shorter template)"
+    if "model" in low or status == 404:
+        return f"{key}.model (run `seedforge check {profile}` to list the served models)"
+    if p.extra_body:
+        return f"{key}.extra_body"
+    return f"{key} (run `seedforge check {profile}`)"

@@ -8,6 +8,10 @@ a while), error rows (a call that fails its last attempt comes back with its cau
 dropped), stopping early (when the share of failed calls among finished ones passes `fail_share`,
 or nothing succeeded for `stall_timeout` seconds: one line naming what failed, how often, and the
 server's last message), accounting, and a progress line on stderr when it is a terminal.
+
+A request the server rejects (a `CallError` with cause `request`) is not retried: it stops the run
+at once with the backend's one line (what was rejected, and the profile key that changes it). The
+run's first attempt goes alone, so that stop costs one request, not one per call in flight.
 """
 
 from __future__ import annotations
@@ -188,6 +192,8 @@ class Runner:
         start = time.monotonic()
         self._last_success = start
         self._semaphore = asyncio.Semaphore(self.options.concurrency)
+        self._gate = asyncio.Event()
+        self._pilot = False
         self._fleet = Fleet(self.teacher.endpoints())
         results: dict[str, Outcome] = {}
         try:
@@ -252,6 +258,12 @@ class Runner:
     async def _call(self, key: str, request: Request) -> Outcome:
         o = self.options
         attempt = 0
+        first = not self._gate.is_set() and not self._pilot
+        self._pilot = self._pilot or first
+        if not first:
+            # The run's first attempt goes alone: a request the server rejects costs one request,
+            # not one per call in flight; its answer (any answer) lets the rest go.
+            await self._gate.wait()
         while True:
             attempt += 1
             async with self._semaphore:
@@ -270,6 +282,11 @@ class Runner:
                     )
                 except CallError as e:
                     err = e
+                except BaseException:
+                    self._gate.set()
+                    raise
+            if err is None or err.cause != "request":
+                self._gate.set()
             if err is None:
                 self._fleet.up(url)
                 self.cache.put(
@@ -291,6 +308,13 @@ class Runner:
             if not err.retryable or attempt >= o.max_attempts:
                 self.acct.failed += 1
                 self.acct.failures[err.cause] += 1
+                if err.cause == "request":
+                    # The same request would be rejected every time, and so would every other
+                    # call's: one line saying what and which key, instead of a run of failures.
+                    # (The gate stays shut: the calls waiting on it are cancelled unsent.)
+                    raise SeedforgeError(
+                        f"{err}; {self.acct.answered} answers sent this run are kept in the cache"
+                    )
                 self._finish(failed=True)
                 return Outcome(key, request, None, attempt, {"cause": err.cause, "message": str(err)})
             self.acct.retries[err.cause] += 1

@@ -3,6 +3,11 @@
 It answers `/v1/chat/completions` and `/v1/completions`, counts requests by body, and lets a test
 script what each attempt of each call gets: a well-formed answer, unparseable text, a 429 with
 `Retry-After`, a 500, a stall past the client's timeout, a body cut short, or broken JSON.
+`answer=` replaces the text of a well-formed answer with the test's own.
+
+`dialect=` makes it answer as a real server does (see `DIALECTS`): which structured-output form it
+takes, which it ignores and which it rejects (and with what status and words), whether it returns
+logprobs, and what `/v1/models` lists. Without one, it takes everything and lists model `loop`.
 
     python -m seedforge.testing.loopback --port 8765 --delay 0.2     # for bench/teacher.py
 """
@@ -22,6 +27,64 @@ from typing import Any
 
 # What one attempt gets: "ok", "garbage", "429", "500", "stall", "truncate", "badjson".
 Script = Callable[[dict[str, Any], int], str]
+Answer = Callable[[dict[str, Any]], str]  # the text of a well-formed answer to this request body
+
+# How each server treats a structured-output form: "take" (constrained: JSON comes back),
+# "ignore" (free text comes back), or (status, message) for a rejection. As observed on vLLM 0.6+,
+# api.openai.com and llama_cpp.server 0.3.x; `context` is what /v1/models says about the window.
+LLAMACPP_500 = (
+    "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+    "'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema', "
+    "'ctx': {'expected': \"'text' or 'json_object'\"}}"
+)
+DIALECTS: dict[str, dict[str, Any]] = {
+    "vllm": {
+        "json_schema": "take",
+        "json_object": "take",
+        "guided_json": "take",
+        "logprobs": True,
+        "context": 4096,
+    },
+    "openai": {
+        "json_schema": "take",
+        "json_object": (400, "Invalid parameter: 'response_format.schema': unknown parameter."),
+        "guided_json": (400, "Unrecognized request argument supplied: guided_json"),
+        "logprobs": True,
+        "context": None,
+    },
+    "llamacpp": {
+        "json_schema": (500, LLAMACPP_500),
+        "json_object": "take",
+        "guided_json": "ignore",
+        "logprobs": True,
+        "context": None,
+    },
+}
+
+
+def structured_form(body: dict[str, Any]) -> str | None:
+    """Which structured-output form a request body asks for, if any."""
+    fmt = body.get("response_format") or {}
+    if body.get("guided_json") is not None:
+        return "guided_json"
+    if fmt.get("type") == "json_schema":
+        return "json_schema"
+    if fmt.get("type") == "json_object":
+        return "json_object"
+    return None
+
+
+def schema_answer(schema: dict[str, Any] | None, label: str, tag: str) -> str:
+    """A JSON answer that follows `schema` (the task's examples schema, or any object schema)."""
+    props = (schema or {}).get("properties") or {}
+    if not props or "examples" in props:
+        return json.dumps({"examples": [{"input": f"structured example {tag}", "label": label}]})
+    return json.dumps({k: f"{k} {tag}" for k in props})
+
+
+def schema_of(body: dict[str, Any]) -> dict[str, Any] | None:
+    fmt = body.get("response_format") or {}
+    return body.get("guided_json") or fmt.get("schema") or (fmt.get("json_schema") or {}).get("schema")
 
 
 def body_id(body: dict[str, Any]) -> str:
@@ -39,8 +102,8 @@ def answer_text(body: dict[str, Any]) -> str:
     found = re.search(r"with the label ([^,\s]+),", prompt_of(body))
     label = found.group(1) if found else "positive"
     tag = f"{body.get('seed', 0)}-{len(prompt_of(body))}"
-    if body.get("response_format"):
-        return json.dumps({"examples": [{"input": f"structured example {tag}", "label": label}]})
+    if body.get("response_format") or body.get("guided_json"):
+        return schema_answer(schema_of(body), label, tag)
     one, two = (f"Input: generated example {tag} {n}\nLabel: {label}" for n in ("one", "two"))
     return f"{one}\n\n{two}"
 
@@ -65,8 +128,17 @@ class Loopback:
         retry_after: str = "0",
         api_key: str | None = None,
         on_request: Callable[[int], None] | None = None,
+        answer: Answer | None = None,
+        dialect: str | None = None,
+        models: list[str] | None = None,
     ) -> None:
         self.script = script or (lambda body, seen: "ok")
+        self.answer = answer or answer_text
+        if dialect is not None and dialect not in DIALECTS:
+            raise ValueError(f"dialect: one of {', '.join(DIALECTS)}")
+        self.dialect = DIALECTS.get(dialect or "", {})
+        self.models = models or ["loop"]
+        self.bodies: list[dict[str, Any]] = []
         self.delay = delay
         self.stall = stall
         self.retry_after = retry_after
@@ -99,7 +171,12 @@ class Loopback:
             protocol_version = "HTTP/1.1"  # keep-alive, as real servers do
 
             def do_GET(self) -> None:
-                self._send(200, {"object": "list", "data": [{"id": "loop", "object": "model"}]})
+                context = server.dialect.get("context")
+                models = [
+                    {"id": m, "object": "model", **({"max_model_len": context} if context else {})}
+                    for m in server.models
+                ]
+                self._send(200, {"object": "list", "data": models})
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
@@ -110,6 +187,7 @@ class Loopback:
                     server.by_body[key] += 1
                     server.times.setdefault(key, []).append(time.monotonic())
                     server.headers.append({k.lower(): v for k, v in self.headers.items()})
+                    server.bodies.append(body)
                     n = server.requests
                 if server.on_request is not None:
                     server.on_request(n)
@@ -120,6 +198,16 @@ class Loopback:
                     self._send(401, {"error": {"message": "invalid api key", "type": "auth"}})
                     return
                 what = server.script(body, seen)
+                form = structured_form(body)
+                treat = server.dialect.get(form, "take") if form else "take"
+                if isinstance(treat, tuple):
+                    with server.lock:
+                        server.outcomes["rejected"] += 1
+                    kind = "internal_server_error" if treat[0] >= 500 else "invalid_request_error"
+                    self._send(treat[0], {"error": {"message": treat[1], "type": kind}})
+                    return
+                if treat == "ignore":  # the server drops what it does not know: free text
+                    body = {k: v for k, v in body.items() if k not in ("guided_json", "response_format")}
                 with server.lock:
                     server.outcomes[what] += 1
                 if server.delay:
@@ -134,9 +222,9 @@ class Loopback:
                     self._send(500, {"error": {"message": "injected server error", "type": "server_error"}})
                 elif what == "stall":
                     time.sleep(server.stall)
-                    self._send(200, completion(body, answer_text(body)))
+                    self._send(200, completion(body, server.answer(body)))
                 elif what == "truncate":
-                    data = json.dumps(completion(body, answer_text(body))).encode()
+                    data = json.dumps(completion(body, server.answer(body))).encode()
                     self.send_response(200)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(data)))
@@ -154,7 +242,9 @@ class Loopback:
                 elif what == "garbage":
                     self._send(200, completion(body, "Sorry, I can only chat about the weather today."))
                 else:
-                    self._send(200, completion(body, answer_text(body)))
+                    text = server.answer(body)
+                    logprobs = server.dialect.get("logprobs", False) and body.get("logprobs")
+                    self._send(200, completion(body, text, bool(logprobs)))
 
             def _send(self, status: int, obj: dict[str, Any], headers: dict[str, str] | None = None) -> None:
                 data = json.dumps(obj).encode()
@@ -175,11 +265,23 @@ class Loopback:
         return Handler
 
 
-def completion(body: dict[str, Any], text: str) -> dict[str, Any]:
+def token_logprobs(text: str, top: int) -> list[dict[str, Any]]:
+    """OpenAI's `logprobs.content`: one entry per (word-sized) token, with `top` alternatives."""
+    out = []
+    for i, token in enumerate(re.findall(r"\s*\S+", text) or [text]):
+        alts = [{"token": token, "logprob": -0.1, "bytes": None}]
+        alts += [{"token": f" alt{j}", "logprob": -2.0 - j, "bytes": None} for j in range(1, top)]
+        out.append({"token": token, "logprob": -0.1 - 0.01 * i, "bytes": None, "top_logprobs": alts[:top]})
+    return out
+
+
+def completion(body: dict[str, Any], text: str, logprobs: bool = False) -> dict[str, Any]:
     usage = {"prompt_tokens": len(prompt_of(body)) // 4, "completion_tokens": len(text) // 4}
     usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
     if "messages" in body:
         choice = {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+        if logprobs:
+            choice["logprobs"] = {"content": token_logprobs(text, int(body.get("top_logprobs") or 0))}
         return {
             "id": "chatcmpl-1",
             "object": "chat.completion",
@@ -203,8 +305,10 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--delay", type=float, default=0.2)
+    p.add_argument("--dialect", choices=sorted(DIALECTS), default=None, help="answer as this server")
+    p.add_argument("--model", action="append", default=None, help="a model /v1/models lists")
     args = p.parse_args()
-    server = Loopback(delay=args.delay)
+    server = Loopback(delay=args.delay, dialect=args.dialect, models=args.model)
     if args.port:
         server.httpd.server_close()
         server.httpd = Server(("127.0.0.1", args.port), server._handler())
