@@ -108,8 +108,8 @@ def check(
     params: Path = PARAMS,
 ) -> None:
     """Preflight teacher profiles against their servers. Exit 1 when one cannot work."""
+    from seedforge import check as preflight
     from seedforge.io import dumps
-    from seedforge.teachers import check as preflight
 
     try:
         recipe = load_params(params)

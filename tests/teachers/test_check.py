@@ -13,13 +13,13 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from seedforge import check as preflight
 from seedforge.cli import app
 from seedforge.config.params import OpenAITeacher, parse_params
 from seedforge.errors import SeedforgeError
 from seedforge.loop import generate
 from seedforge.tasks import get_task
-from seedforge.teachers import check as preflight
-from seedforge.teachers import make_teacher
+from seedforge.teachers import dialects, make_teacher
 from seedforge.teachers.cache import CallCache
 from seedforge.teachers.prompts import load_template
 from seedforge.teachers.runner import Progress
@@ -120,7 +120,7 @@ def test_auto_probes_once_then_uses_what_the_server_takes(tmp_path: Path, dialec
         t = make_teacher(
             "http", OpenAITeacher(backend="openai", base_url=server.url, model="loop", **FAST), tmp_path
         )
-        assert preflight.dialect_for(t, server.url) == used and server.requests == before
+        assert dialects.dialect_for(t, server.url) == used and server.requests == before
 
 
 def test_auto_with_a_server_that_ignores_every_dialect_sends_no_schema(tmp_path: Path) -> None:

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from seedforge import check as preflight
 from seedforge.config.params import parse_params
 from seedforge.errors import SeedforgeError
 from seedforge.loop import generate
-from seedforge.teachers import check as preflight
 from seedforge.teachers import make_teacher
 from seedforge.teachers.cache import CallCache
 from seedforge.teachers.runner import Progress

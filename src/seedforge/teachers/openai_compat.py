@@ -21,7 +21,6 @@ from seedforge.teachers.base import CallError, Generation, Options, Request, Tea
 from seedforge.teachers.registry import register
 
 Dialect = Literal["json_schema", "json_object", "guided_json"]
-DIALECTS: tuple[str, ...] = ("json_schema", "guided_json", "json_object")  # auto's preference
 
 
 class OpenAITeacher(Options):
@@ -167,13 +166,13 @@ class OpenAIBackend(Teacher):
     async def _resolve_dialect(self, endpoint: str) -> None:
         """`structured: auto`: the dialect `seedforge check` found for this server (cached), or one
         probe now; calls wait for it, so the server is probed once per run at most."""
-        from seedforge.teachers import check
+        from seedforge.teachers import dialects
 
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
             if not self._resolved:
-                self.dialect = await asyncio.to_thread(check.dialect_for, self, endpoint)
+                self.dialect = await asyncio.to_thread(dialects.dialect_for, self, endpoint)
                 self._resolved = True
 
     def request_kwargs(self, request: Request, dialect: str | None, **more: Any) -> dict[str, Any]:

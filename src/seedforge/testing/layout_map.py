@@ -35,6 +35,7 @@ LAYERS = [
     "loop",
     "instruct",
     "audit",
+    "check",
     "stage",
     "testing",
     "cli",

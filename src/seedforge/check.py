@@ -14,26 +14,26 @@ environment variable the profile names). `structured: auto` reads the dialect fo
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from seedforge.errors import SeedforgeError, first_line
-from seedforge.io import dumps
-from seedforge.teachers.base import Request, Teacher
-
-CACHE = Path(".seedforge/cache/check")
-PROBE_SCHEMA = {
-    "type": "object",
-    "properties": {"colour": {"type": "string", "maxLength": 20}},
-    "required": ["colour"],
-}
-# Not asking for JSON: free text here means the server ignored the schema.
-PROBE = Request.user("Name one colour of the sky, in a few words.", seed=0, schema=PROBE_SCHEMA)
-PROBE_TOKENS = 48
+from seedforge.teachers.base import Request
+from seedforge.teachers.dialects import (
+    CACHE,
+    DIALECTS,
+    ask,
+    client_for,
+    dialects_path,
+    options_key,
+    preferred,
+    probe_dialects,
+    read_cache,
+    text_of,
+    write_cache,
+)
 
 
 @dataclass
@@ -72,134 +72,6 @@ class Report:
             "dialects": self.dialects,
             "checks": [asdict(r) for r in self.rows],
         }
-
-
-# --- the cache ---------------------------------------------------------------------------------
-
-
-def server_key(teacher: Teacher) -> str:
-    """The server and what it is asked for: URLs, model, API and extra body (never the key)."""
-    p = teacher.params
-    ident = {"urls": teacher.endpoints(), "model": p.model, "api": p.api, "extra_body": p.extra_body}
-    return hashlib.sha256(dumps(ident).encode()).hexdigest()[:16]
-
-
-def options_key(teacher: Teacher) -> str:
-    """The profile's options too (a changed template or max_tokens asks again)."""
-    opts = teacher.params.model_dump(mode="json")
-    return hashlib.sha256(dumps({"server": server_key(teacher), "options": opts}).encode()).hexdigest()[:16]
-
-
-def _read(path: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def _write(path: Path, obj: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(dumps(obj), encoding="utf-8")
-    tmp.replace(path)
-
-
-def dialects_path(teacher: Teacher, root: Path) -> Path:
-    return root / CACHE / f"dialects-{server_key(teacher)}.json"
-
-
-# --- structured-output dialects ------------------------------------------------------------------
-
-
-def _client(teacher: Any, endpoint: str) -> Any:
-    import openai
-
-    teacher.load()
-    return openai.OpenAI(
-        base_url=endpoint, api_key=teacher._api_key(), timeout=teacher.params.timeout, max_retries=0
-    )
-
-
-def ask(teacher: Any, client: Any, request: Request, dialect: str | None, **more: Any) -> Any:
-    """One request as generate would send it; a rejection comes back as the backend's CallError."""
-    import openai
-
-    kwargs = teacher.request_kwargs(request, dialect, **more)
-    try:
-        if teacher.params.api == "chat":
-            return client.chat.completions.create(**kwargs)
-        return client.completions.create(**kwargs)
-    except openai.APIError as e:
-        raise teacher.call_error(e, f"teachers.{teacher.profile}: {client.base_url}") from None
-
-
-def text_of(teacher: Any, out: Any) -> str:
-    choice = out.choices[0]
-    text = choice.message.content if teacher.params.api == "chat" else choice.text
-    return text or ""
-
-
-def probe_dialects(teacher: Any, endpoint: str) -> dict[str, str]:
-    """Each dialect's fate on this server: `takes` (JSON following the schema came back),
-    `ignored` (free text came back) or `rejected (...)` (the server refused the request)."""
-    from seedforge.teachers.base import CallError
-    from seedforge.teachers.openai_compat import DIALECTS
-
-    client = _client(teacher, endpoint)
-    found: dict[str, str] = {}
-    small = min(teacher.params.max_tokens, PROBE_TOKENS)
-    try:
-        for dialect in DIALECTS:
-            try:
-                out = ask(teacher, client, PROBE, dialect, max_tokens=small)
-            except CallError as e:
-                if e.cause != "request":
-                    raise  # a fault, not an answer: generate retries it, check reports it
-                said = str(e).split("rejected the request (", 1)[-1].split("; change")[0]
-                found[dialect] = f"rejected ({said}"
-                continue
-            found[dialect] = "takes" if follows(text_of(teacher, out)) else "ignored"
-    finally:
-        client.close()
-    return found
-
-
-def follows(text: str) -> bool:
-    """Whether an answer is the probe schema's JSON (a server that took the schema sends it).
-
-    >>> follows('{"colour": "blue"}'), follows("The sky is blue."), follows('{"colour": 3}')
-    (True, False, False)
-    """
-    try:
-        obj = json.loads(text)
-    except ValueError:
-        return False
-    return isinstance(obj, dict) and isinstance(obj.get("colour"), str)
-
-
-def preferred(dialects: dict[str, str]) -> str | None:
-    """The dialect `structured: auto` uses: the first that the server takes, in DIALECTS order.
-
-    >>> preferred({"json_schema": "rejected: x", "guided_json": "ignored", "json_object": "takes"})
-    'json_object'
-    >>> preferred({"json_schema": "ignored"}) is None
-    True
-    """
-    from seedforge.teachers.openai_compat import DIALECTS
-
-    return next((d for d in DIALECTS if dialects.get(d) == "takes"), None)
-
-
-def dialect_for(teacher: Any, endpoint: str) -> str | None:
-    """`structured: auto`: the cached dialect of this server, else probe it once now (and cache)."""
-    path = dialects_path(teacher, teacher.root)
-    cached = _read(path)
-    if cached is None or not isinstance(cached.get("dialects"), dict):
-        found = probe_dialects(teacher, endpoint)
-        _write(path, {"dialects": found, "checked": time.time()})
-    else:
-        found = cached["dialects"]
-    return preferred(found)
 
 
 # --- the checks --------------------------------------------------------------------------------
@@ -243,7 +115,7 @@ def prompts(params: Any, profile: Any, root: Path) -> Prompts:
         0,
         structured=False,
         show_prediction=params.loop.show_prediction,
-        seeds=seeds,
+        seed_set=seeds,
         shots=params.loop.shots,
     )
     reqs = [r for _, r in planned]
@@ -257,14 +129,13 @@ def parsed_result(task: Any, text: str) -> tuple[int, int]:
 
 def check_http(name: str, teacher: Any, params: Any, root: Path) -> Report:
     from seedforge.teachers.base import CallError
-    from seedforge.teachers.openai_compat import DIALECTS
 
     p = teacher.params
     key = f"teachers.{name}"
     endpoint = teacher.endpoints()[0]
     report = Report(name, "openai", endpoint, p.model)
     try:
-        client = _client(teacher, endpoint)
+        client = client_for(teacher, endpoint)
     except SeedforgeError as e:
         report.add("api key", "fail", str(e), f"export {p.api_key_env}=...")
         return report
@@ -324,7 +195,7 @@ def check_http(name: str, teacher: Any, params: Any, root: Path) -> Report:
     except CallError as e:
         report.add("structured", "fail", f"probe failed: {str(e)[:200]}", f"{key}.base_url")
         return report
-    _write(dialects_path(teacher, root), {"dialects": report.dialects, "checked": time.time()})
+    write_cache(dialects_path(teacher, root), {"dialects": report.dialects, "checked": time.time()})
     best = preferred(report.dialects)
     for d in DIALECTS:
         report.add(f"structured {d}", "info", report.dialects[d])
@@ -342,7 +213,7 @@ def check_http(name: str, teacher: Any, params: Any, root: Path) -> Report:
         )
 
     # 4. logprobs
-    client = _client(teacher, endpoint)
+    client = client_for(teacher, endpoint)
     try:
         out = ask(
             teacher,
@@ -473,7 +344,7 @@ def check(name: str, params: Any, root: Path = Path("."), fresh: bool = False) -
     teacher = make_teacher(name, profile, root)
     if profile.backend == "openai":
         path = root / CACHE / f"{name}-{options_key(teacher)}.json"
-        hit = None if fresh else _read(path)
+        hit = None if fresh else read_cache(path)
         if hit is not None:
             report = Report(
                 hit["profile"],
@@ -487,7 +358,7 @@ def check(name: str, params: Any, root: Path = Path("."), fresh: bool = False) -
             return report
         report = check_http(name, teacher, params, root)
         if report.works:  # a failure is asked again: the fix may be on the server's side
-            _write(path, report.as_dict())
+            write_cache(path, report.as_dict())
         return report
     if profile.backend == "llamacpp":
         return check_local(name, teacher, params, root)
