@@ -35,7 +35,24 @@ def shared(*parts: str) -> Path:
 
 
 @pytest.fixture(scope="session")
-def light_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+def dvc_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One DVC cache and run-cache for every test project of the session, both xdist workers included.
+
+    `copy_project(dest, cache_dir=dvc_cache)`: a stage another project already ran with the same
+    command, dependencies and params is restored from the run-cache instead of recomputed (the
+    teacher experiment on `light_run`'s two clones, for one). Under xdist each worker's base temp is
+    a `popen-gwN` folder of the session's; the cache goes beside them. Without xdist it stays inside
+    the session's own folder, so a later session never starts from this one's results.
+    """
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    cache = root / "dvc-cache"
+    cache.mkdir(exist_ok=True)
+    return cache
+
+
+@pytest.fixture(scope="session")
+def light_run(tmp_path_factory: pytest.TempPathFactory, dvc_cache: Path) -> tuple[Path, str]:
     """The default recipe with 2 rounds and lighter training, reproduced ONCE per session.
 
     Returns the project and the output of its `dvc repro`. Tests must not change it: take a copy
@@ -43,7 +60,7 @@ def light_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """
     import yaml
 
-    dest = copy_project(tmp_path_factory.mktemp("light_run"))
+    dest = copy_project(tmp_path_factory.mktemp("light_run"), cache_dir=dvc_cache)
     params = yaml.safe_load((dest / "params.yaml").read_text())
     params["tiny_teacher"].update(steps=200, pairs=240)
     params["students"]["minilm"].update(epochs=6)

@@ -11,8 +11,8 @@ from seedforge.testing.project import copy_project
 
 
 @pytest.fixture(scope="module")
-def clean(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return copy_project(tmp_path_factory.mktemp("errors"))
+def clean(tmp_path_factory: pytest.TempPathFactory, dvc_cache: Path) -> Path:
+    return copy_project(tmp_path_factory.mktemp("errors"), cache_dir=dvc_cache)
 
 
 @pytest.mark.parametrize(
