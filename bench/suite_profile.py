@@ -17,15 +17,16 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-# "12.34s setup    tests/test_x.py::test_y[param]" as pytest prints it under "slowest durations".
-ITEM = re.compile(r"^(\d+(?:\.\d+)?)s (setup|call|teardown)\s+(\S.*)$")
+# "12.34s setup    tests/test_x.py::test_y[param]" as pytest prints it under "slowest durations";
+# under `--dist loadgroup` xdist appends "@<group>" to the node id, which is dropped here.
+ITEM = re.compile(r"^(\d+(?:\.\d+)?)s (setup|call|teardown)\s+(\S.*?)(?:@[^\]@]*)?$")
 SUMMARY = re.compile(r"^=*\s*(.*\b(?:passed|failed)\b.*) in (\d+(?:\.\d+)?)s")
 
 
 def parse(text: str) -> tuple[list[tuple[float, str, str]], str, float | None]:
     """(seconds, phase, node id) for every timed item, pytest's summary line, and its wall seconds.
 
-    >>> items, summary, wall = parse("1.50s call     tests/a.py::t\\n== 3 passed in 9.10s (0:00:09) ==")
+    >>> items, summary, wall = parse("1.50s call     tests/a.py::t@light_run\\n== 3 passed in 9.10s ==")
     >>> items, summary, wall
     ([(1.5, 'call', 'tests/a.py::t')], '3 passed', 9.1)
     """

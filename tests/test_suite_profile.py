@@ -7,9 +7,9 @@ from bench.suite_profile import main, parse, table
 LOG = """\
 ........ [100%]
 ============================= slowest durations ==============================
-475.20s setup    tests/test_pipeline_e2e.py::test_every_iteration_dataset_is_the_last_plus_what_was_kept
+475.20s setup    tests/test_pipeline_e2e.py::test_datasets@light_run
 130.05s call     tests/test_pipeline_e2e.py::test_teacher_experiment
-12.00s call     tests/test_tinylm.py::test_generate[a b]
+12.00s call     tests/test_tinylm.py::test_generate[a b]@tests/test_tinylm.py
 0.50s teardown tests/test_tinylm.py::test_generate[a b]
 =============== 3 passed, 1 skipped, 2 warnings in 1591.37s (0:26:31) ================
 """
@@ -20,7 +20,7 @@ def test_items_modules_and_wall_time_are_read_from_the_log() -> None:
     assert items[0] == (
         475.2,
         "setup",
-        "tests/test_pipeline_e2e.py::test_every_iteration_dataset_is_the_last_plus_what_was_kept",
+        "tests/test_pipeline_e2e.py::test_datasets",
     )
     assert items[2] == (12.0, "call", "tests/test_tinylm.py::test_generate[a b]")
     assert len(items) == 4 and summary == "3 passed, 1 skipped, 2 warnings" and wall == 1591.37
