@@ -6,6 +6,7 @@ The recipe errors run the stage in-process, through the same `stage.run` wrapper
 
 from __future__ import annotations
 
+import logging
 import re
 import shutil
 import subprocess
@@ -41,6 +42,9 @@ def run_prepare(project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.C
 
     monkeypatch.chdir(project)
     monkeypatch.setattr(sys, "argv", ["stages/prepare.py", *PREPARE_ARGS])
+    # stage.run's logging.basicConfig would leave the root logger writing to this test's captured
+    # stderr for the rest of the session: give it a handler list of its own, restored afterwards.
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])
     capsys.readouterr()
     with pytest.raises(SystemExit) as exit:
         stage.run(script.main)
