@@ -39,6 +39,7 @@ SLOW_MODULES = {
     "tests/gates/test_label_student.py": "trains MiniLM and causal students",
     "tests/test_generate_stage.py": "runs the generate stage as subprocesses, kill -9 included",
     "tests/students/test_students.py": "trains the real students",
+    "tests/test_finetune.py": "trains LoRA adapters and loads one in llama.cpp",
 }
 
 
