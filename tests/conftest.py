@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -78,19 +79,23 @@ def shared(*parts: str) -> Path:
     return path
 
 
+def session_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of this session's that both xdist workers see. Under xdist each worker's base temp
+    is a `popen-gwN` folder of the session's, so this is their parent; without xdist it is the
+    session's own folder, so a later session never starts from this one's results."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session")
 def dvc_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One DVC cache and run-cache for every test project of the session, both xdist workers included.
 
     `copy_project(dest, cache_dir=dvc_cache)`: a stage another project already ran with the same
     command, dependencies and params is restored from the run-cache instead of recomputed (the
-    teacher experiment on `light_run`'s two clones, for one). Under xdist each worker's base temp is
-    a `popen-gwN` folder of the session's; the cache goes beside them. Without xdist it stays inside
-    the session's own folder, so a later session never starts from this one's results.
+    teacher experiment on `light_run`'s two clones, for one).
     """
-    base = tmp_path_factory.getbasetemp()
-    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    cache = root / "dvc-cache"
+    cache = session_dir(tmp_path_factory) / "dvc-cache"
     cache.mkdir(exist_ok=True)
     return cache
 
@@ -101,17 +106,27 @@ def light_run(tmp_path_factory: pytest.TempPathFactory, dvc_cache: Path) -> tupl
 
     Returns the project and the output of its `dvc repro`. Tests must not change it: take a copy
     with `clone_run` (a plain copy of the folder, git and DVC cache included, is a valid project).
+    Built once for both xdist workers (pytest-xdist's FileLock recipe): the first to ask builds it
+    in the session's shared folder, the other waits and reads it.
     """
     import yaml
+    from filelock import FileLock
 
-    dest = copy_project(tmp_path_factory.mktemp("light_run"), cache_dir=dvc_cache)
-    params = yaml.safe_load((dest / "params.yaml").read_text())
-    params["tiny_teacher"].update(steps=200, pairs=240)
-    params["students"]["minilm"].update(epochs=6)
-    params["loop"]["k"] = 3
-    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    subprocess.run(["git", "commit", "-qam", "light settings"], cwd=dest, check=True)
-    return dest, dvc(dest, "repro")
+    root = session_dir(tmp_path_factory)
+    dest, output = root / "light_run", root / "light_run.repro.txt"
+    with FileLock(str(root / "light_run.lock")):
+        if not output.exists():
+            shutil.rmtree(dest, ignore_errors=True)  # what a build that failed half-way left
+            dest.mkdir()
+            copy_project(dest, cache_dir=dvc_cache)
+            params = yaml.safe_load((dest / "params.yaml").read_text())
+            params["tiny_teacher"].update(steps=200, pairs=240)
+            params["students"]["minilm"].update(epochs=6)
+            params["loop"]["k"] = 3
+            (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+            subprocess.run(["git", "commit", "-qam", "light settings"], cwd=dest, check=True)
+            output.write_text(dvc(dest, "repro"))
+    return dest, output.read_text()
 
 
 def tiny_causal_student(model: Path, max_new_tokens: int) -> dict:
