@@ -22,7 +22,7 @@ export DVC_NO_ANALYTICS := 1
 export TOKENIZERS_PARALLELISM := false
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup repro test chromium lint bench clean
+.PHONY: setup repro test test-fast profile chromium lint bench clean
 
 setup: $(VENV)/.installed
 
@@ -50,6 +50,18 @@ repro: setup
 TEST_WORKERS ?= 2
 test: setup chromium
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=25
+
+# The inner loop: everything not marked slow (no test project is built, no real model is loaded;
+# tests/conftest.py marks those). `make test` still runs everything, and is what CI runs.
+test-fast: setup
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup -m "not slow" --durations=10
+
+# The whole suite with every item timed, written as bench/suite_profile.md (the load goes in the note).
+profile: setup chromium
+	set -o pipefail; $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=0 \
+	  | tee /tmp/seedforge-suite.log
+	$(BIN)/python bench/suite_profile.py /tmp/seedforge-suite.log \
+	  --note "$$(nproc) cores; load before the next run: $$(cut -d' ' -f1-3 /proc/loadavg)" > bench/suite_profile.md
 
 # The report test opens the page in headless Chromium (Debian package `chromium`). Installed here
 # when missing and apt-get can run (as root, or with password-less sudo); otherwise that test fails

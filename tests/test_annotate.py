@@ -21,8 +21,8 @@ from tests.conftest import shared
 TSV = {"header": False, "columns": ["label", "sentence"], "input": "sentence"}
 
 
-def sst2_project(tmp_path: Path, pool: Path, **annotate: object) -> Path:
-    project = copy_project(tmp_path)
+def sst2_project(tmp_path: Path, pool: Path, cache_dir: Path | None = None, **annotate: object) -> Path:
+    project = copy_project(tmp_path, cache_dir=cache_dir)
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["data"].update(
         seed={"path": str(shared("sst2", "train.tsv")), "limit": 16, "output": "label", **TSV},
@@ -122,11 +122,17 @@ def test_annotate_labels_the_pool_rows_nearest_the_wrong_seeds_without_reading_l
 
 
 @pytest.mark.slow
-def test_targeted_annotation_in_the_loop_with_the_tuned_teacher(tmp_path: Path) -> None:
+def test_targeted_annotation_in_the_loop_with_the_tuned_teacher(tmp_path: Path, dvc_cache: Path) -> None:
     """dvc repro merge@0: the tuned teacher labels pool rows near the seed examples the student
     got wrong, and they enter iteration 1 next to the generated ones."""
     project = sst2_project(
-        tmp_path, shared("sst2", "train.tsv"), teacher="smollm2_tuned", per_example=2, shots=1, threshold=0.0
+        tmp_path,
+        shared("sst2", "train.tsv"),
+        dvc_cache,
+        teacher="smollm2_tuned",
+        per_example=2,
+        shots=1,
+        threshold=0.0,
     )
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["teacher"] = "smollm2"  # generate with the untuned few-shot teacher (no tiny teacher to train)

@@ -44,9 +44,9 @@ def wrong(predictions: list[dict[str, Any]], splits: tuple[str, ...] = ("seed",)
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def project(tmp_path_factory: pytest.TempPathFactory, dvc_cache: Path) -> Path:
     """SNIPS (7 intents): 42 seed, 70 test, 2 rounds, a lightly trained student that makes mistakes."""
-    project = copy_project(tmp_path_factory.mktemp("ablation"))
+    project = copy_project(tmp_path_factory.mktemp("ablation"), cache_dir=dvc_cache)
     params = yaml.safe_load((project / "params.yaml").read_text())
     tsv = {"header": False, "columns": ["label", "text"], "input": "text", "output": "label"}
     params["data"].update(

@@ -19,9 +19,9 @@ pytestmark = pytest.mark.slow
 KEY = "sk-seedforge-FAKE-7f3a9c1e5b2d4f60"
 
 
-def test_http_teacher_pipeline_never_writes_the_key(tmp_path: Path) -> None:
+def test_http_teacher_pipeline_never_writes_the_key(tmp_path: Path, dvc_cache: Path) -> None:
     with Loopback(api_key=KEY) as server:
-        project = copy_project(tmp_path / "p")
+        project = copy_project(tmp_path / "p", cache_dir=dvc_cache)
         params = yaml.safe_load((project / "params.yaml").read_text())
         params["teachers"]["http"] = {
             "backend": "openai",

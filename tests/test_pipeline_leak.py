@@ -52,8 +52,8 @@ def set_params(project: Path, change: dict) -> None:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory, server: str) -> Path:
-    dest = copy_project(tmp_path_factory.mktemp("leak"))
+def project(tmp_path_factory: pytest.TempPathFactory, server: str, dvc_cache: Path) -> Path:
+    dest = copy_project(tmp_path_factory.mktemp("leak"), cache_dir=dvc_cache)
     set_params(
         dest,
         {

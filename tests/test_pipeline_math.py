@@ -17,7 +17,7 @@ from tests.conftest import shared, tiny_causal_student
 pytestmark = pytest.mark.slow
 
 
-def test_gsm8k_round_with_a_causal_student(tmp_path: Path) -> None:
+def test_gsm8k_round_with_a_causal_student(tmp_path: Path, dvc_cache: Path) -> None:
     from seedforge.training import tinylm
 
     # A causal student that loads by local path, as any hub model would by id.
@@ -27,7 +27,7 @@ def test_gsm8k_round_with_a_causal_student(tmp_path: Path) -> None:
     tok = tinylm.train_tokenizer(texts, 600)
     tinylm.save(tinylm.build_model(tok, tinylm.TinyConfig(context_length=512)), tok, tmp_path / "base")
 
-    project = copy_project(tmp_path / "project")
+    project = copy_project(tmp_path / "project", cache_dir=dvc_cache)
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["data"] = {
         "task": "math",

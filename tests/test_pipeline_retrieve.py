@@ -19,8 +19,8 @@ from tests.conftest import shared
 pytestmark = pytest.mark.slow
 
 
-def test_retrieve_teacher_adds_nearby_pool_rows(tmp_path: Path) -> None:
-    project = copy_project(tmp_path / "p")
+def test_retrieve_teacher_adds_nearby_pool_rows(tmp_path: Path, dvc_cache: Path) -> None:
+    project = copy_project(tmp_path / "p", cache_dir=dvc_cache)
     params = yaml.safe_load((project / "params.yaml").read_text())
     tsv = {"header": False, "columns": ["label", "text"], "input": "text", "output": "label"}
     train = str(shared("sst2", "train.tsv"))

@@ -47,8 +47,8 @@ def check_round(project: Path, n_seed: int) -> list:
     return kept
 
 
-def test_multiple_choice_round_with_the_minilm_student(tmp_path: Path) -> None:
-    project = copy_project(tmp_path)
+def test_multiple_choice_round_with_the_minilm_student(tmp_path: Path, dvc_cache: Path) -> None:
+    project = copy_project(tmp_path, cache_dir=dvc_cache)
     params = yaml.safe_load((project / "params.yaml").read_text())
     kw = {"input": "context", "output": "label", "options": "endings"}
     params["data"] = {
@@ -73,14 +73,14 @@ def test_multiple_choice_round_with_the_minilm_student(tmp_path: Path) -> None:
     check_round(project, 16)
 
 
-def test_instruction_round_with_a_causal_student(tmp_path: Path) -> None:
+def test_instruction_round_with_a_causal_student(tmp_path: Path, dvc_cache: Path) -> None:
     from seedforge.training import tinylm
 
     rows = json.loads(shared("instruct", "alpaca_en_demo.json").read_text())
     tok = tinylm.train_tokenizer([r["instruction"] + "\n" + r["output"] for r in rows[:200]], 600)
     tinylm.save(tinylm.build_model(tok, tinylm.TinyConfig(context_length=512)), tok, tmp_path / "base")
 
-    project = copy_project(tmp_path / "project")
+    project = copy_project(tmp_path / "project", cache_dir=dvc_cache)
     params = yaml.safe_load((project / "params.yaml").read_text())
     source = {"path": str(shared("instruct", "alpaca_en_demo.json")), "input": ["instruction", "input"]}
     params["data"] = {

@@ -16,8 +16,8 @@ from tests.conftest import shared
 pytestmark = pytest.mark.slow
 
 
-def test_sst2_one_round(tmp_path: Path) -> None:
-    project = copy_project(tmp_path)
+def test_sst2_one_round(tmp_path: Path, dvc_cache: Path) -> None:
+    project = copy_project(tmp_path, cache_dir=dvc_cache)
     params = yaml.safe_load((project / "params.yaml").read_text())
     tsv = {"header": False, "columns": ["label", "sentence"], "input": "sentence", "output": "label"}
     params["data"].update(

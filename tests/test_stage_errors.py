@@ -1,18 +1,55 @@
-"""Bad input through `dvc repro`: one line naming the file/row/key, non-zero exit, nothing written."""
+"""Bad input to the prepare stage: one line naming the file/row/key, exit status 1, nothing written.
+
+The recipe errors run the stage in-process, through the same `stage.run` wrapper its script uses
+(seconds); one case goes through `dvc repro` in a real project, for the exit-code contract end to end.
+"""
 
 from __future__ import annotations
 
+import logging
+import re
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from seedforge.testing.project import copy_project
+from seedforge import stage
+from seedforge.testing.project import REPO, copy_project
+
+# stages/prepare.py's arguments as dvc.yaml passes them.
+PREPARE_ARGS = [
+    "--out", "data/prepared", "--dataset", "data/iterations/0/dataset.jsonl",
+    "--cache", ".seedforge/cache/embeddings", "--metrics", "metrics/prepare.json",
+]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def clean(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return copy_project(tmp_path_factory.mktemp("errors"))
+    """What prepare reads, as copy_project lays it out (teacher: tiny), without git or DVC."""
+    dest = tmp_path_factory.mktemp("errors")
+    for name in ("data/raw", "prompts"):
+        shutil.copytree(REPO / name, dest / name)
+    recipe = re.sub(r"(?m)^teacher: .*$", "teacher: tiny", (REPO / "params.yaml").read_text())
+    (dest / "params.yaml").write_text(recipe)
+    return dest
+
+
+def run_prepare(project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> str:
+    """Run stages/prepare.py's main in `project`, as its script does; its stderr once it exits 1."""
+    from stages import prepare as script
+
+    monkeypatch.chdir(project)
+    monkeypatch.setattr(sys, "argv", ["stages/prepare.py", *PREPARE_ARGS])
+    # stage.run's logging.basicConfig would leave the root logger writing to this test's captured
+    # stderr for the rest of the session: give it a handler list of its own, restored afterwards.
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit:
+        stage.run(script.main)
+    assert exit.value.code == 1
+    return capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -41,24 +78,24 @@ def clean(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ],
 )
 def test_bad_recipe_fails_prepare_cleanly(
-    clean: Path, tmp_path: Path, old: str, new: str, error: str
+    clean: Path, tmp_path: Path, old: str, new: str, error: str, monkeypatch, capsys
 ) -> None:
     project = tmp_path / "p"
-    subprocess.run(["cp", "-a", str(clean), str(project)], check=True)
+    shutil.copytree(clean, project)
     params = (project / "params.yaml").read_text()
     assert old in params
     (project / "params.yaml").write_text(params.replace(old, new, 1))
-    out = subprocess.run(["dvc", "repro", "prepare"], cwd=project, capture_output=True, text=True)
-    assert out.returncode != 0
-    ours = [line for line in (out.stdout + out.stderr).splitlines() if line.startswith("error: ")]
-    assert len(ours) == 1 and ours[0].startswith(error), out.stderr
+    err = run_prepare(project, monkeypatch, capsys)
+    ours = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert len(ours) == 1 and ours[0].startswith(error), err
     assert not (project / "data" / "prepared").exists()
     assert not (project / "data" / "iterations").exists()
+    assert not (project / "metrics").exists()
 
 
-def test_a_test_label_missing_from_the_seed_set(clean: Path, tmp_path: Path) -> None:
-    project = tmp_path / "p"
-    subprocess.run(["cp", "-a", str(clean), str(project)], check=True)
+def test_a_test_label_missing_from_the_seed_set(tmp_path: Path, dvc_cache: Path) -> None:
+    """Through `dvc repro` in a real project: the stage's one line, and DVC's own non-zero exit."""
+    project = copy_project(tmp_path / "p", cache_dir=dvc_cache)
     test_csv = project / "data" / "raw" / "demo" / "test.csv"
     lines = test_csv.read_text().splitlines()
     lines[3] = lines[3].rsplit(",", 1)[0] + ",refunds"

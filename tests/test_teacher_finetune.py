@@ -53,12 +53,12 @@ def _dvc(project: Path, *args: str) -> str:
 
 
 @pytest.mark.slow
-def test_stage_tunes_smollm2_and_llama_cpp_output_changes(tmp_path: Path) -> None:
+def test_stage_tunes_smollm2_and_llama_cpp_output_changes(tmp_path: Path, dvc_cache: Path) -> None:
     import llama_cpp
 
     from seedforge import weights
 
-    project = copy_project(tmp_path / "project")
+    project = copy_project(tmp_path / "project", cache_dir=dvc_cache)
     params = yaml.safe_load((project / "params.yaml").read_text())
     sst2 = {"header": False, "columns": ["label", "sentence"], "input": "sentence", "output": "label"}
     params["data"] = {

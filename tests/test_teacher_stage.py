@@ -14,8 +14,10 @@ def info(project: Path) -> dict:
     return json.loads((project / "models" / "teacher.json").read_text())
 
 
-def test_a_profiles_own_template_is_pinned_so_editing_it_reruns_generate(tmp_path: Path) -> None:
-    project = copy_project(tmp_path / "project")
+def test_a_profiles_own_template_is_pinned_so_editing_it_reruns_generate(
+    tmp_path: Path, dvc_cache: Path
+) -> None:
+    project = copy_project(tmp_path / "project", cache_dir=dvc_cache)
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["teacher"] = "smollm2"  # renders prompts/classification_fewshot.jinja, not data.template
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))

@@ -8,7 +8,6 @@ metrics, provenance back to a seed line, pipeline separation), not quality.
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -18,7 +17,7 @@ import yaml
 
 from seedforge.instruct.rows import read_rows
 from seedforge.io import read_jsonl
-from seedforge.testing.project import REPO, copy_project
+from seedforge.testing.project import REPO, copy_project, stages_done
 from tests.conftest import shared
 
 pytestmark = pytest.mark.slow
@@ -35,8 +34,8 @@ def dvc(project: Path, *args: str) -> str:
     return out.stdout + out.stderr
 
 
-def ran(output: str) -> set[str]:
-    return set(re.findall(r"Running stage '([^']+)'", output))
+# Ran, or restored from the session's shared run-cache: either way DVC found the stage changed.
+ran = stages_done
 
 
 def set_params(project: Path, edit) -> None:
@@ -50,8 +49,8 @@ def metrics(project: Path, name: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    dest = copy_project(tmp_path_factory.mktemp("instruct"))
+def project(tmp_path_factory: pytest.TempPathFactory, dvc_cache: Path) -> Path:
+    dest = copy_project(tmp_path_factory.mktemp("instruct"), cache_dir=dvc_cache)
     shutil.copytree(REPO / "instruct", dest / "instruct")
     shutil.copytree(REPO / "data" / "instruct" / "raw", dest / "data" / "instruct" / "raw")
     # The real seed tasks, copied into the throwaway project only (never into the repo).

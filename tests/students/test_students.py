@@ -177,6 +177,7 @@ def test_trained_student_is_byte_identical_across_paths_and_hash_seeds(tmp_path:
     lock_entries = []
     folders = []
     for name, hash_seed in (("a", "1"), ("elsewhere/b", "2")):
+        # Each copy keeps its own DVC cache: from a shared run-cache the second would be restored.
         project = copy_project(tmp_path / name)
         params = yaml.safe_load((project / "params.yaml").read_text())
         params["students"]["minilm"]["epochs"] = 2

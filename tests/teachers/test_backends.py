@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import http.server
 import json
-import socket
 import subprocess
 import sys
 import threading
-import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,58 +15,15 @@ from seedforge.config.params import HubFile, LlamaCppTeacher, OpenAITeacher
 from seedforge.errors import SeedforgeError
 from seedforge.tasks import get_task
 from seedforge.teachers import Request, make_teacher
+from tests.conftest import LLAMA_SERVER_KEY, LlamaServer
 
-SECRET = "sk-seedforge-test-0123456789"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+SECRET = LLAMA_SERVER_KEY
 
 
 @pytest.fixture(scope="module")
-def server(tiny_gguf: Path) -> Iterator[str]:
-    """`python -m llama_cpp.server` serving the tiny GGUF on loopback, with an API key."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            str(tiny_gguf),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            "1024",
-            "--api_key",
-            SECRET,
-            "--model_alias",
-            "tiny",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            req = urllib.request.Request(f"{base}/models", headers={"Authorization": f"Bearer {SECRET}"})
-            urllib.request.urlopen(req, timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited: {proc.stderr.read().decode()[-2000:]}")
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("llama_cpp.server did not start in 60 s")
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
+def server(llama_server: LlamaServer) -> str:
+    """The session's `python -m llama_cpp.server` (the tiny GGUF on loopback, with the API key SECRET)."""
+    return llama_server.base
 
 
 def openai_teacher(base: str, **kw) -> object:

@@ -3,11 +3,6 @@ structured output, and a rerun that sends nothing (counted from the server's own
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +16,7 @@ from seedforge.teachers.cache import CallCache
 from seedforge.teachers.prompts import load_template
 from seedforge.teachers.runner import Progress
 from seedforge.testing.project import REPO
-from tests.teachers.test_backends import free_port
+from tests.conftest import LLAMA_SERVER_KEY, LlamaServer
 
 LABELS = ["account", "billing", "delivery", "technical"]
 SELECTED = [
@@ -32,54 +27,25 @@ SELECTED = [
 
 
 @pytest.fixture(scope="module")
-def logged_server(tiny_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """The server, with its access log (one line per request it answered) in a file."""
-    log = tmp_path_factory.mktemp("server") / "access.log"
-    port = free_port()
-    with log.open("w") as sink:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "llama_cpp.server",
-                "--model",
-                str(tiny_gguf),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--n_ctx",
-                "1024",
-                "--model_alias",
-                "tiny",
-            ],
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-        base = f"http://127.0.0.1:{port}/v1"
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(f"{base}/models", timeout=2)
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail(f"llama_cpp.server exited: {log.read_text()[-2000:]}")
-                time.sleep(0.3)
-        yield base, log
-        proc.terminate()
-        proc.wait(timeout=10)
+def logged_server(llama_server: LlamaServer) -> tuple[str, Path]:
+    """The session's server, with its access log (one line per request it answered) in a file."""
+    return llama_server.base, llama_server.log
 
 
 def posts(log: Path) -> int:
     return log.read_text().count('"POST /v1/chat/completions HTTP/1.1" 200')
 
 
-def test_structured_output_over_http_and_a_rerun_sends_nothing(logged_server, tmp_path: Path) -> None:
+def test_structured_output_over_http_and_a_rerun_sends_nothing(
+    logged_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     base, log = logged_server
+    monkeypatch.setenv("SEEDFORGE_TEST_KEY", LLAMA_SERVER_KEY)
     profile = OpenAITeacher(
         backend="openai",
         base_url=base,
         model="tiny",
+        api_key_env="SEEDFORGE_TEST_KEY",
         structured=True,
         structured_format="json_object",  # the form llama_cpp.server 0.3 accepts
         temperature=1.0,
