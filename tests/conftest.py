@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+from seedforge.testing.project import REPO, copy_project, dvc
+
 # Hypothesis times each example (200 ms deadline, "too slow" health check): on a loaded 2-core
 # machine that fails correct code. Speed is measured in bench/, never asserted in tests.
 settings.register_profile("seedforge", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("seedforge")
-
-from seedforge.testing.project import REPO, copy_project, dvc
 
 # DVC stages run `python` and tests run `dvc`: both must be this environment's, whoever started pytest.
 os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
