@@ -79,7 +79,14 @@ def main() -> None:
             # punctuation than prepare's exact check sees) or a near-copy of a dataset row.
             split = lambda name: read_records(args.prepared / f"{name}.jsonl")  # noqa: E731
             chain = gates.build_gates(
-                g, encoder, task, dataset, held_out={"test": split("test"), "dev": split("dev")}, seed=seed
+                g,
+                encoder,
+                task,
+                dataset,
+                held_out={"test": split("test"), "dev": split("dev")},
+                seed=seed,
+                teacher=gates.label_scorer(g, params.teacher, params.teacher_profile),
+                rng_seed=params.seed,
             )
             kept, rejects, gated = gates.gate_records(labelled, chain, [r.model_dump() for r in unsure])
         finally:

@@ -18,10 +18,11 @@ from seedforge.config.params import Gates
 from seedforge.errors import SeedforgeError
 from seedforge.gates.base import KEEP, Gate, Verdict, run_gates
 from seedforge.gates.exact import ExactDuplicate
-from seedforge.gates.label import LabelCheck, StudentLabelCheck
+from seedforge.gates.label import ConsensusLabelCheck, LabelCheck, StudentLabelCheck, TeacherLabelCheck
 from seedforge.gates.leakage import Leakage
 from seedforge.gates.near_duplicate import NearDuplicate
 from seedforge.gates.validate import TaskGate
+from seedforge.loop.annotate import Scorer
 from seedforge.loop.candidates import parse_calls, sort_rejects
 from seedforge.schema.records import Record
 from seedforge.tasks import Task
@@ -29,6 +30,7 @@ from seedforge.vectors.embed import Encoder
 
 __all__ = [
     "KEEP",
+    "ConsensusLabelCheck",
     "ExactDuplicate",
     "Gate",
     "LabelCheck",
@@ -36,6 +38,7 @@ __all__ = [
     "NearDuplicate",
     "StudentLabelCheck",
     "TaskGate",
+    "TeacherLabelCheck",
     "Verdict",
     "build_gates",
     "count_reasons",
@@ -57,11 +60,14 @@ def build_gates(
     held_out: dict[str, Sequence[Record]],
     seed: Sequence[Record],
     student: Path | None = None,
+    teacher: Scorer | None = None,
+    rng_seed: int = 0,
 ) -> list[Gate]:
     """The gate chain that `settings` (params `gates:`) asks for, in the order they run.
 
-    `student` is the current iteration's student folder, read only under
-    `gates.label.reference: student`.
+    `student` is the current iteration's student folder and `teacher` a teacher that can score
+    labels (`label_scorer`); each is read only by the label references that use it. `rng_seed`
+    draws the teacher's demonstrations (params `seed`).
     """
     chain: list[Gate] = [
         TaskGate(task),
@@ -72,21 +78,55 @@ def build_gates(
         NearDuplicate(dataset, encoder, settings.near_duplicate),
     ]
     label = settings.label
-    if label.enabled and label.reference == "knn":
-        if task.labels is None:
-            raise SeedforgeError(f"gates.label.enabled: the {task.name} task has no labels to check")
-        chain.append(LabelCheck(seed, encoder, label.k))
-    elif label.enabled:
-        if task.labels is None:
-            raise SeedforgeError(
-                f"gates.label.reference: student: the {task.name} task has no labels for the student to check"
-            )
-        if student is None:
+    if not label.enabled:
+        return chain
+    ref = label.reference
+    if task.labels is None:
+        raise SeedforgeError(f"gates.label.reference: {ref}: the {task.name} task has no labels to check")
+    knn = LabelCheck(seed, encoder, label.k)
+    by_student = StudentLabelCheck(student, task, settings.device) if student is not None else None
+    by_teacher = (
+        TeacherLabelCheck(teacher, task, seed, label.shots, label.threshold, rng_seed)
+        if teacher is not None
+        else None
+    )
+    if ref == "knn":
+        chain.append(knn)
+    elif ref == "student":
+        if by_student is None:
             raise SeedforgeError(
                 "gates.label.reference: student: no student folder given (filter's --student)"
             )
-        chain.append(StudentLabelCheck(student, task, settings.device))
+        chain.append(by_student)
+    elif ref == "teacher":
+        if by_teacher is None:
+            raise SeedforgeError("gates.label.reference: teacher: no teacher that can score labels was given")
+        chain.append(by_teacher)
+    else:  # consensus: whichever references this stage can build
+        chain.append(ConsensusLabelCheck([g for g in (knn, by_student, by_teacher) if g is not None]))
     return chain
+
+
+def label_scorer(settings: Gates, profile: str, options: Any, what: str = "teacher") -> Scorer | None:
+    """The teacher `settings.label` needs, or None when no reference in use reads one.
+
+    `teacher` requires a scorer: a profile that cannot score labels (an HTTP backend, which returns
+    no log-probabilities) is one error line naming the params keys. `consensus` does without it.
+    """
+    from seedforge.teachers import make_teacher
+
+    label = settings.label
+    if not label.enabled or label.reference not in ("teacher", "consensus"):
+        return None
+    teacher = make_teacher(profile, options)
+    if hasattr(teacher, "score"):
+        return teacher
+    if label.reference == "consensus":
+        return None
+    raise SeedforgeError(
+        f"gates.label.reference: teacher: `{what}: {profile}` ({teacher.backend}) cannot score labels"
+        f" (no log-probabilities); set `{what}` to a llamacpp profile or choose another gates.label.reference"
+    )
 
 
 def filter_calls(
