@@ -13,7 +13,7 @@ from seedforge.config.params import load_params
 from seedforge.loop import annotate
 from seedforge.schema.records import TeacherRef
 from seedforge.tasks import get_task
-from seedforge.teachers import make_teacher
+from seedforge.teachers import make_teacher, scoring
 
 sys.path.insert(0, "bench")
 from teacher_quality import DATA, read_tsv, stratified
@@ -27,7 +27,7 @@ for name in ("sst2", "snips"):
     si = {r.input for r in seeds}
     pool = random.Random(1).sample([r for r in train if r.input not in si], 30)
     t = make_teacher("smollm2", params.teachers["smollm2"])
-    shown = annotate.demonstrations(seeds, labels, 2 if name == "sst2" else 1, 0)
+    shown = scoring.demonstrations(seeds, labels, 2 if name == "sst2" else 1, 0)
     picked = [annotate.Target(r.id, r.input, "", 1.0) for r in pool]
     s = time.perf_counter()
     kept, _ = annotate.label(

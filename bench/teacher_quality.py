@@ -32,7 +32,7 @@ from seedforge.io import write_json  # noqa: E402
 from seedforge.loop import annotate, generate  # noqa: E402
 from seedforge.schema.records import Record, TeacherRef  # noqa: E402
 from seedforge.tasks import Example, get_task  # noqa: E402
-from seedforge.teachers import make_teacher  # noqa: E402
+from seedforge.teachers import make_teacher, scoring  # noqa: E402
 from seedforge.teachers.cache import CallCache  # noqa: E402
 from seedforge.teachers.prompts import load_template  # noqa: E402
 from seedforge.training import teacher_finetune, tiny_teacher  # noqa: E402
@@ -190,7 +190,7 @@ def main() -> None:
                 s == TASK.with_labels(labels).answer(e.output) for s, e in zip(said, valid, strict=True)
             )
             # annotate: label pool inputs by log-probability
-            shown = annotate.demonstrations(seeds, labels, 2, 0)
+            shown = scoring.demonstrations(seeds, labels, 2, 0)
             picked = [annotate.Target(r.id, r.input, "", 1.0) for r in to_label]
             ref_teacher = TeacherRef(profile=teacher_name, backend="llamacpp", model=teacher.model_id)
             t = time.perf_counter()

@@ -10,7 +10,7 @@ from seedforge.io import read_jsonl, write_json, write_rows
 from seedforge.loop import annotate
 from seedforge.schema.records import Record, TeacherRef, read_records, write_records
 from seedforge.schema.rows import RejectRow
-from seedforge.teachers import make_teacher
+from seedforge.teachers import make_teacher, scoring
 from seedforge.vectors.embed import Encoder
 
 
@@ -62,7 +62,7 @@ def main() -> None:
                 )
             ref = TeacherRef(profile=teacher.profile, backend=teacher.backend, model=teacher.model_ref())
             seed = read_records(args.prepared / "seed.jsonl")
-            shown = annotate.demonstrations(seed, labels, settings.shots, params.seed)
+            shown = scoring.demonstrations(seed, labels, settings.shots, params.seed)
             labelled, unsure = annotate.label(
                 teacher,
                 task,
@@ -79,7 +79,14 @@ def main() -> None:
             # punctuation than prepare's exact check sees) or a near-copy of a dataset row.
             split = lambda name: read_records(args.prepared / f"{name}.jsonl")  # noqa: E731
             chain = gates.build_gates(
-                g, encoder, task, dataset, held_out={"test": split("test"), "dev": split("dev")}, seed=seed
+                g,
+                encoder,
+                task,
+                dataset,
+                held_out={"test": split("test"), "dev": split("dev")},
+                seed=seed,
+                teacher=gates.label_scorer(g, params.teacher, params.teacher_profile),
+                rng_seed=params.seed,
             )
             kept, rejects, gated = gates.gate_records(labelled, chain, [r.model_dump() for r in unsure])
         finally:

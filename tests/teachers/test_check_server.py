@@ -23,7 +23,7 @@ from seedforge.teachers.cache import CallCache
 from seedforge.teachers.runner import Progress
 from seedforge.testing.project import REPO
 from seedforge.weights import gguf_path
-from tests.teachers.test_backends import free_port
+from tests.conftest import free_port
 from tests.teachers.test_check import project
 
 pytestmark = pytest.mark.slow

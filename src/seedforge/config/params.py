@@ -190,10 +190,14 @@ class Leakage(Strict):
 
 class LabelCheck(Strict):
     enabled: bool = False
-    # Who judges the label: the k nearest seed examples (knn), or the current iteration's student
-    # (student: the model folder evaluate@i scored; its probability of the label is the score).
-    reference: Literal["knn", "student"] = "knn"
-    k: int = Field(default=5, gt=0)  # nearest seed examples that vote on the label (reference: knn)
+    # Who judges the label (seedforge/gates/label.py): the k nearest seed examples (knn); the
+    # current iteration's student (student); the teacher scoring every label after the input, the
+    # round trip (teacher); or a strict majority of those available (consensus).
+    reference: Literal["knn", "student", "teacher", "consensus"] = "knn"
+    k: int = Field(default=5, gt=0)  # nearest seed examples that vote on the label (knn)
+    # teacher: the row's label must be the teacher's likeliest, at least this probable among labels
+    threshold: float = Field(default=0.5, ge=0, le=1)
+    shots: int = Field(default=2, ge=0)  # teacher: seed examples per label shown before the input
 
 
 class Gates(Strict):

@@ -14,21 +14,28 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+# Importing a gate module registers it (gates.registry); the order of the chain is each gate's own.
 from seedforge.config.params import Gates
 from seedforge.errors import SeedforgeError
+from seedforge.gates import exact, label, leakage, near_duplicate, validate  # noqa: F401
 from seedforge.gates.base import KEEP, Gate, Verdict, run_gates
 from seedforge.gates.exact import ExactDuplicate
-from seedforge.gates.label import LabelCheck, StudentLabelCheck
+from seedforge.gates.label import ConsensusLabelCheck, LabelCheck, StudentLabelCheck, TeacherLabelCheck
 from seedforge.gates.leakage import Leakage
 from seedforge.gates.near_duplicate import NearDuplicate
+from seedforge.gates.registry import GATES, Context, build, register
 from seedforge.gates.validate import TaskGate
 from seedforge.schema.records import Record
 from seedforge.schema.rows import sort_rejects
 from seedforge.tasks import Task
+from seedforge.teachers.scoring import Scorer
 from seedforge.vectors.embed import Encoder
 
 __all__ = [
+    "GATES",
     "KEEP",
+    "ConsensusLabelCheck",
+    "Context",
     "ExactDuplicate",
     "Gate",
     "LabelCheck",
@@ -36,10 +43,13 @@ __all__ = [
     "NearDuplicate",
     "StudentLabelCheck",
     "TaskGate",
+    "TeacherLabelCheck",
     "Verdict",
     "build_gates",
     "count_reasons",
     "gate_records",
+    "label_scorer",
+    "register",
     "run_gates",
 ]
 
@@ -51,41 +61,46 @@ def count_reasons(rejects: Sequence[dict[str, Any]]) -> dict[str, int]:
 def build_gates(
     settings: Gates,
     encoder: Encoder,
-    task: Task,
+    task: Task | None,
     dataset: Sequence[Record],
     held_out: dict[str, Sequence[Record]],
     seed: Sequence[Record],
     student: Path | None = None,
+    teacher: Scorer | None = None,
+    rng_seed: int = 0,
+    only: Sequence[str] | None = None,
 ) -> list[Gate]:
     """The gate chain that `settings` (params `gates:`) asks for, in the order they run.
 
-    `student` is the current iteration's student folder, read only under
-    `gates.label.reference: student`.
+    `student` is the current iteration's student folder and `teacher` a teacher that can score
+    labels (`label_scorer`); each is read only by the label references that use it. `rng_seed`
+    draws the teacher's demonstrations (params `seed`). `only` names the gates a pipeline runs
+    (the instruction pipeline: leakage and near_duplicate); None: every registered gate.
     """
-    chain: list[Gate] = [
-        TaskGate(task),
-        # Leakage before duplicates: every copy of a test sentence is reported as a leak, rather
-        # than one leak and many duplicates of a row that was never kept.
-        Leakage(held_out, encoder, settings.leakage.ngram, settings.leakage.cosine),
-        ExactDuplicate(r.id for r in dataset),
-        NearDuplicate(dataset, encoder, settings.near_duplicate),
-    ]
-    label = settings.label
-    if label.enabled and label.reference == "knn":
-        if task.labels is None:
-            raise SeedforgeError(f"gates.label.enabled: the {task.name} task has no labels to check")
-        chain.append(LabelCheck(seed, encoder, label.k))
-    elif label.enabled:
-        if task.labels is None:
-            raise SeedforgeError(
-                f"gates.label.reference: student: the {task.name} task has no labels for the student to check"
-            )
-        if student is None:
-            raise SeedforgeError(
-                "gates.label.reference: student: no student folder given (filter's --student)"
-            )
-        chain.append(StudentLabelCheck(student, task, settings.device))
-    return chain
+    ctx = Context(settings, encoder, task, dataset, held_out, seed, student, teacher, rng_seed)
+    return build(ctx, only)
+
+
+def label_scorer(settings: Gates, profile: str, options: Any, what: str = "teacher") -> Scorer | None:
+    """The teacher `settings.label` needs, or None when no reference in use reads one.
+
+    `teacher` requires a scorer: a profile that cannot score labels (an HTTP backend, which returns
+    no log-probabilities) is one error line naming the params keys. `consensus` does without it.
+    """
+    from seedforge.teachers import make_teacher
+
+    check = settings.label
+    if not check.enabled or check.reference not in ("teacher", "consensus"):
+        return None
+    teacher = make_teacher(profile, options)
+    if hasattr(teacher, "score"):
+        return teacher
+    if check.reference == "consensus":
+        return None
+    raise SeedforgeError(
+        f"gates.label.reference: teacher: `{what}: {profile}` ({teacher.backend}) cannot score labels"
+        f" (no log-probabilities); set `{what}` to a llamacpp profile or choose another gates.label.reference"
+    )
 
 
 def gate_records(

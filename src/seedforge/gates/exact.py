@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from seedforge.gates.base import KEEP, Verdict
+from seedforge.gates.base import KEEP, Gate, Verdict
+from seedforge.gates.registry import Context, register
 from seedforge.schema.records import Record
 
 
@@ -35,3 +36,8 @@ class ExactDuplicate:
                 seen.add(r.id)
                 out.append(KEEP)
         return out
+
+
+@register("exact", order=30)
+def build(ctx: Context) -> Gate | None:
+    return ExactDuplicate(r.id for r in ctx.dataset)

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from seedforge.gates.base import Verdict
+from seedforge.gates.base import Gate, Verdict
+from seedforge.gates.registry import Context, register
 from seedforge.schema.records import Record
 from seedforge.vectors.embed import Encoder
 from seedforge.vectors.ngrams import NgramIndex
@@ -60,3 +61,13 @@ class Leakage:
             else Verdict(scores=scores[j])
             for j, v in enumerate(verdicts)
         ]
+
+
+@register("leakage", order=20)
+def build(ctx: Context) -> Gate | None:
+    """Before duplicates: every copy of a test sentence is reported as a leak, rather than one leak
+    and many duplicates of a row that was never kept. Nothing held out: nothing to leak."""
+    if not any(ctx.held_out.values()):
+        return None
+    lk = ctx.settings.leakage
+    return Leakage(ctx.held_out, ctx.encoder, lk.ngram, lk.cosine)

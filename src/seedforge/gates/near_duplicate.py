@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from seedforge.gates.base import Verdict
+from seedforge.gates.base import Gate, Verdict
+from seedforge.gates.registry import Context, register
 from seedforge.schema.records import Record
 from seedforge.vectors.embed import Encoder
 from seedforge.vectors.search import earlier_pairs, first_kept, nearest
@@ -44,3 +45,8 @@ class NearDuplicate:
             j = fresh[b]
             verdicts[j] = Verdict("near_duplicate:batch", verdicts[j].scores, records[fresh[a]].id, s)
         return verdicts
+
+
+@register("near_duplicate", order=40)
+def build(ctx: Context) -> Gate | None:
+    return NearDuplicate(ctx.dataset, ctx.encoder, ctx.settings.near_duplicate)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from seedforge.gates.base import KEEP, Verdict
+from seedforge.gates.base import KEEP, Gate, Verdict
+from seedforge.gates.registry import Context, register
 from seedforge.schema.records import Record
 from seedforge.tasks import Example, Task
 
@@ -21,3 +22,9 @@ class TaskGate:
             keep, reason = self.task.validate(Example(r.input, r.output))
             out.append(KEEP if keep else Verdict(f"invalid:{reason}"))
         return out
+
+
+@register("validate", order=10)
+def build(ctx: Context) -> Gate | None:
+    """Task validity first: the cheapest and most certain verdict (no task: nothing to validate)."""
+    return TaskGate(ctx.task) if ctx.task is not None else None

@@ -15,8 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from seedforge.config.params import Gates
-from seedforge.gates import Leakage, NearDuplicate, run_gates
-from seedforge.gates.base import Gate
+from seedforge.gates import build_gates, run_gates
 from seedforge.instruct.outcome import Outcome
 from seedforge.instruct.rows import InstructionRow
 from seedforge.vectors.embed import Encoder
@@ -31,11 +30,17 @@ def gate(
 ) -> Outcome:
     out = Outcome("gate")
     rows = sorted(rows, key=lambda r: r.id)  # batch order decides which of a cluster survives
-    chain: list[Gate] = []
-    if held_out:
-        lk = settings.leakage
-        chain.append(Leakage({"eval": [r.to_record() for r in held_out]}, encoder, lk.ngram, lk.cosine))
-    chain.append(NearDuplicate([s.to_record() for s in seeds], encoder, settings.near_duplicate))
+    # The loop's own gates, from the registry: leakage against the evaluation set (when there is
+    # one) and near-duplicates of the seed set. No task validity or label check: rows of no task kind.
+    chain = build_gates(
+        settings,
+        encoder,
+        None,
+        dataset=[s.to_record() for s in seeds],
+        held_out={"eval": [r.to_record() for r in held_out]},
+        seed=(),
+        only=("leakage", "near_duplicate"),
+    )
     kept, rejects = run_gates([r.to_record() for r in rows], chain)
     scores = {k.id: k.gates for k in kept}
     by_id = {r.id: r for r in rows}

@@ -14,24 +14,18 @@ lets merge@i drop an annotated row that a kept generated row of the same round a
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from seedforge.schema.records import Record, TeacherRef, record_id
 from seedforge.schema.rows import RejectRow
 from seedforge.tasks import Example, Task
+from seedforge.teachers.scoring import Scorer, softmax
 from seedforge.training.teacher_finetune import fewshot_prompt
-
-
-class Scorer(Protocol):
-    """A teacher that can score continuations (the llama.cpp backend)."""
-
-    def score(self, prefix: str, items: Sequence[str], options: Sequence[str]) -> list[list[float]]: ...
 
 
 @dataclass(frozen=True)
@@ -74,24 +68,6 @@ def targets(
         Target(pool[p]["id"], pool[p]["input"], selected[s]["id"], round(c, 6)) for p, (c, s) in best.items()
     ]
     return sorted(picked, key=lambda t: t.pool_id)
-
-
-def demonstrations(seeds: Sequence[Record], labels: Sequence[str], shots: int, seed: int) -> list[Example]:
-    """`shots` seed examples of each label, drawn with a fixed RNG, in a shuffled order (so no label
-    is always last, next to the input being labelled).
-
-    >>> from seedforge.schema.records import Record
-    >>> seeds = [Record.seed("classification", f"x{i}", "ab"[i % 2]) for i in range(6)]
-    >>> sorted(e.output for e in demonstrations(seeds, ["a", "b"], 2, 0))
-    ['a', 'a', 'b', 'b']
-    """
-    rng = random.Random(seed)
-    shown = []
-    for label in labels:
-        members = sorted((r for r in seeds if r.output == label), key=lambda r: r.id)
-        shown += rng.sample(members, min(shots, len(members)))
-    rng.shuffle(shown)
-    return [Example(r.input, r.output) for r in shown]
 
 
 def label(
@@ -162,18 +138,6 @@ def draw(logprobs: Sequence[float], temperature: float, rng: random.Random) -> i
         return max(range(len(logprobs)), key=lambda i: (logprobs[i], -i))
     weights = softmax([x / temperature for x in logprobs])
     return rng.choices(range(len(weights)), weights=weights)[0]
-
-
-def softmax(logprobs: Sequence[float]) -> list[float]:
-    """Normalise log-probabilities over the label set.
-
-    >>> [round(p, 3) for p in softmax([math.log(0.2), math.log(0.6)])]
-    [0.25, 0.75]
-    """
-    top = max(logprobs)
-    exps = [math.exp(x - top) for x in logprobs]
-    total = sum(exps)
-    return [e / total for e in exps]
 
 
 def unique_against(annotated: Sequence[Record], kept: Sequence[Record]) -> list[Record]:
