@@ -55,7 +55,7 @@ def main() -> None:
                 settings.per_example,
             )
             teacher = make_teacher(settings.teacher, params.teachers[settings.teacher])
-            if not hasattr(teacher, "score"):
+            if not teacher.can_score:
                 raise SeedforgeError(
                     f"annotate.teacher: profile {settings.teacher!r} ({teacher.backend}) cannot score "
                     "labels; use a llamacpp profile"

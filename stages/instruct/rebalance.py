@@ -1,4 +1,4 @@
-"""instruct rebalance: resample the categorised pairs to the target category distribution."""
+"""instruct rebalance: cap the categorised pairs to the target category distribution; report the short."""
 
 from pathlib import Path
 
@@ -22,10 +22,11 @@ def main() -> None:
     if not rows:
         raise SeedforgeError(f"{args.inputs}: no categorised rows to rebalance")
     target = cfg.rebalance.target
-    if target == "uniform":  # uniform over the recipe's categories, not just those that occur
+    if target == "equal":  # equal over the recipe's categories, not just those that occur
         target = dict.fromkeys(cfg.categorize.categories, 1.0)
+    categories = [r.category or "" for r in rows]
     picked, metrics = resample(
-        rows, [r.category or "" for r in rows], target, cfg.rebalance.total, params.seed
+        rows, categories, target, cfg.rebalance.total, params.seed, cfg.rebalance.max_repeat
     )
     write_rows(args.out, picked)
     write_json(args.metrics, metrics)

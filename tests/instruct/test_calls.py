@@ -72,3 +72,24 @@ def test_a_call_that_fails_for_good_is_a_reject_with_its_cause(tmp_path: Path) -
     with Loopback() as server:
         b = asker(server.url, tmp_path / "c")
         assert all(x.error is None for x in b.ask(ASKS)) and server.requests == 1
+
+
+def test_judge_without_scores_reads_text_and_says_what_was_missing(tmp_path: Path) -> None:
+    # An OpenAI-compatible teacher cannot score continuations here, so the judge reads the written
+    # answer; this server writes no score at all, the one case where judge:missing_score is right.
+    from seedforge.config.params import Judge
+    from seedforge.instruct.judge import judge
+    from seedforge.instruct.rows import InstructionRow
+    from seedforge.teachers.prompts import load_template
+    from seedforge.testing.project import REPO
+
+    rows = [
+        InstructionRow.make(f"Name {n} primes.", response="2, 3", origin="seed", operator="seed")
+        for n in (2, 3)
+    ]
+    with Loopback(lambda body, seen: "garbage") as server:
+        a = asker(server.url, tmp_path / "c")
+        assert not a.teacher.can_score
+        out = judge(rows, load_template(Judge().template, root=REPO), a, 6, run_seed=0)
+    assert not out.rows and {r["reason"] for r in out.rejects} == {"judge:missing_score"}
+    assert all(r["raw"] and r["call"] for r in out.rejects) and out.extra["score_source"] == {}

@@ -75,7 +75,7 @@ def test_shipped_instruct_section_validates_and_samples() -> None:
     ins = load_params(REPO / "params.yaml").instruct
     assert ins is not None and ins.teacher == "smollm2"
     assert ins.expand.temperature > 0.5  # expansion really samples
-    assert ins.rebalance.target == "uniform"
+    assert ins.rebalance.target == "equal" and ins.rebalance.max_repeat == 0
 
 
 @pytest.mark.parametrize(

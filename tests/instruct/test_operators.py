@@ -41,12 +41,23 @@ def test_expand_resumes_from_the_cache_and_samples_per_operator(tiny_gguf: Path,
         assert row.call and set(row.parent_ids) <= {s.id for s in seeds} and row.round in (0, 1)
 
 
-def test_judge_rejects_carry_reasons(tiny_gguf: Path, tmp_path: Path) -> None:
+def test_judge_scores_every_row_from_the_llamacpp_distribution(tiny_gguf: Path) -> None:
+    # The tiny teacher never writes the JSON score: any fallback to parsing its text would reject
+    # rows as judge:missing_score, so every row scored says the distribution was read.
     params = recipe(tiny_gguf)
     rows = [r for r in load_seed_tasks(shared("instruct", "alpaca_seed_tasks.jsonl"))[:3]]
-    cfg = Judge()
+    cfg = Judge(threshold=1)
     asker = Asker(operator_teacher(params, cfg), CallCache(None))
     out = judge(rows, load_template(cfg.template, root=REPO), asker, cfg.threshold, run_seed=0)
-    assert len(out.rows) + len(out.rejects) == 3 == asker.counts["calls"]
-    assert all(r.judge is not None and r.judge.score >= cfg.threshold for r in out.rows)
-    assert all(r["reason"].startswith("judge:") and r["call"] for r in out.rejects)
+    assert len(out.rows) == 3 == asker.counts["calls"] and not out.rejects
+    assert out.extra["score_source"] == {"distribution": 3}
+    for r in out.rows:
+        assert r.judge is not None and r.judge.source == "distribution" and r.judge.call
+        dist = r.judge.distribution
+        assert dist is not None and list(dist) == [str(k) for k in range(1, 11)]
+        assert abs(sum(dist.values()) - 1) < 1e-4
+        assert abs(r.judge.score - sum(int(k) * p for k, p in dist.items())) < 1e-3
+    # deterministic: the same rows score the same; a threshold above every score drops them all
+    again = judge(rows, load_template(cfg.template, root=REPO), asker, 11, run_seed=0)
+    assert {r["reason"] for r in again.rejects} == {"judge:below_threshold"}
+    assert {r["id"]: r["score"] for r in again.rejects} == {r.id: r.judge.score for r in out.rows if r.judge}

@@ -9,7 +9,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from seedforge.cli import app
-from seedforge.instruct.rows import InstructionRow, write_rows
+from seedforge.instruct.rows import InstructionRow, Judgement, write_rows
 from seedforge.io import write_jsonl
 from seedforge.schema import layout
 from seedforge.schema.records import TeacherRef, TemplateRef
@@ -57,7 +57,19 @@ def test_an_instruction_is_followed_back_to_its_seed_line(tmp_path: Path) -> Non
     write_rows(d / "expanded.jsonl", [expanded])
     write_rows(d / "refined.jsonl", [refined])
     write_rows(d / "responded.jsonl", [responded])
-    write_rows(d / "judged.jsonl", [responded])
+    judged = responded.model_copy(
+        update={
+            "judge": Judgement(
+                score=7.0,
+                call="c-judge",
+                source="distribution",
+                distribution={str(k): 0.5 if k in (6, 8) else 0.0 for k in range(1, 11)},
+            ),
+            "category": "math",
+            "category_scores": {"math": 0.8, "open_qa": 0.15, "coding": 0.05},
+        }
+    )
+    write_rows(d / "judged.jsonl", [judged])
     write_jsonl(
         d / "rejects" / "gate.jsonl",
         [
@@ -86,6 +98,9 @@ def test_an_instruction_is_followed_back_to_its_seed_line(tmp_path: Path) -> Non
     }
     code, text = provenance(tmp_path, responded.id[:8])  # a unique prefix, as text
     assert code == 0 and "by respond" in text and "from data/instruct/raw/seed.jsonl:" in text
+    # the judge's distribution and the category's scores are shown, not only the numbers they gave
+    assert "judge: 7.0 from the distribution, call c-judge" in text and "6:0.50" in text
+    assert "category: math (P: math 0.80, open_qa 0.15, coding 0.05)" in text
 
     code, text = provenance(tmp_path, "deadbeef0011")
     assert code == 0 and "rejected by gate (gate:near_duplicate:dataset)" in text

@@ -23,12 +23,12 @@ CATS = [r.split("-")[0] for r in ROWS]
 @pytest.mark.parametrize("total", [40, 97, 400])
 @pytest.mark.parametrize(
     "target",
-    ["uniform", {"coding": 0.1, "math": 0.2, "writing": 0.3, "qa": 0.4}, {"coding": 1, "qa": 3}],
+    ["equal", {"coding": 0.1, "math": 0.2, "writing": 0.3, "qa": 0.4}, {"coding": 1, "qa": 3}],
 )
 def test_matches_target_within_one_row(target: object, total: int) -> None:
-    out, m = resample(ROWS, CATS, target, total, seed=1)
+    out, m = resample(ROWS, CATS, target, total, seed=1, max_repeat=total)
     assert len(out) == total == m["rows_after"]
-    wanted = {c: 0.25 for c in ("coding", "math", "writing", "qa")} if target == "uniform" else target
+    wanted = {c: 0.25 for c in ("coding", "math", "writing", "qa")} if target == "equal" else target
     norm = sum(wanted.values())
     counts = Counter(r.split("-")[0] for r in out)
     for c, share in wanted.items():
@@ -47,9 +47,9 @@ def test_matches_target_within_one_row(target: object, total: int) -> None:
 
 
 def test_seeded_and_deterministic() -> None:
-    a, _ = resample(ROWS, CATS, "uniform", 40, seed=3)
-    b, _ = resample(ROWS, CATS, "uniform", 40, seed=3)
-    c, _ = resample(ROWS, CATS, "uniform", 40, seed=4)
+    a, _ = resample(ROWS, CATS, "equal", 40, seed=3)
+    b, _ = resample(ROWS, CATS, "equal", 40, seed=3)
+    c, _ = resample(ROWS, CATS, "equal", 40, seed=4)
     assert a == b and sorted(a) != sorted(c)
 
 
@@ -59,3 +59,24 @@ def test_missing_and_untargeted_categories_are_reported() -> None:
     assert m["missing"] == ["poetry"] and m["dropped_categories"] == ["math", "qa", "writing"]
     with pytest.raises(SeedforgeError, match=r"instruct\.rebalance\.target"):
         resample(ROWS, CATS, {"poetry": 1}, 10, seed=0)
+
+
+def test_no_row_repeats_by_default_and_short_categories_are_reported() -> None:
+    # 400 rows wanted equally from 60/25/10/5: each category wants 100, none has that many
+    out, m = resample(ROWS, CATS, "equal", 400, seed=1)
+    assert len(out) == len(set(out)) == 100 and m["repeated_rows"] == 0
+    assert m["short"] == {"coding": 40, "math": 75, "qa": 95, "writing": 90}
+    # 40 wanted: coding and math are capped at 10, writing fits exactly, qa is 5 short
+    out, m = resample(ROWS, CATS, "equal", 40, seed=1)
+    assert Counter(r.split("-")[0] for r in out) == {"coding": 10, "math": 10, "writing": 10, "qa": 5}
+    assert m["short"] == {"qa": 5} and len(out) == len(set(out))
+    # max_repeat bounds the copies of each row
+    out, m = resample(ROWS, CATS, "equal", 40, seed=1, max_repeat=1)
+    assert Counter(r.split("-")[0] for r in out)["qa"] == 10 and max(Counter(out).values()) == 2
+
+
+def test_uniform_is_read_as_equal_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    from seedforge.config.params import Rebalance
+
+    assert Rebalance(target="uniform").target == "equal"
+    assert "deprecated" in caplog.text

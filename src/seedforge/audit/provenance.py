@@ -303,9 +303,17 @@ def _render_instruction(c: dict[str, Any]) -> str:
         f"  call: {ex['call'] or '-'}  sampling: {_sampling(ex['sampling'])}",
     ]
     if ex.get("judge"):
-        lines.append(f"  judge: {ex['judge']['score']} ({_clip(ex['judge']['reason'], 60)})")
+        j = ex["judge"]
+        lines.append(f"  judge: {j['score']} from the {j.get('source', 'text')}, call {j['call']}")
+        if j.get("distribution"):  # P(score) of each score token, the mean above
+            lines.append("    P(score): " + " ".join(f"{k}:{p:.2f}" for k, p in j["distribution"].items()))
+        if j.get("reason"):
+            lines.append(f"    reason: {_clip(j['reason'], 60)}")
     if ex.get("category"):
-        lines.append(f"  category: {ex['category']}")
+        scores = ex.get("category_scores") or {}
+        top = sorted(scores.items(), key=lambda kv: -kv[1])[:3]
+        detail = ", ".join(f"{c} {p:.2f}" for c, p in top)
+        lines.append(f"  category: {ex['category']}" + (f" (P: {detail})" if detail else ""))
     for h in c["chain"]:
         t = h["template"] or {}
         lines.append(f"  <- {h['id']} {h['origin']} by {h['operator']}: {_clip(h['instruction'], 70)}")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from seedforge.data.sources import Source
 from seedforge.errors import SeedforgeError, deprecated
@@ -269,7 +269,11 @@ class Categorize(OperatorSampling):
     template: str = "prompts/instruct/categorize.jinja"
     temperature: float = Field(default=0.2, ge=0)
     categories: list[str] = Field(min_length=1)
-    fallback: str | None = None  # a category for unparsable answers (counted); None rejects them
+    # embed: similarity to each category's description (sentence encoder, no teacher call);
+    # score: the teacher's log-probability of each name (llama.cpp); write: the teacher writes it
+    method: Literal["embed", "score", "write"] = "embed"
+    descriptions: dict[str, str] = {}  # category -> one line, over the built-in ones (categorize.py)
+    fallback: str | None = None  # write: a category for unparsable answers (counted); None rejects them
 
     @model_validator(mode="after")
     def _known(self) -> Categorize:
@@ -277,12 +281,27 @@ class Categorize(OperatorSampling):
             raise ValueError("categories must be unique")
         if self.fallback is not None and self.fallback not in self.categories:
             raise ValueError(f"fallback {self.fallback!r} is not one of the categories")
+        unknown = sorted(set(self.descriptions) - set(self.categories))
+        if unknown:
+            raise ValueError(f"descriptions of unknown categories: {', '.join(unknown)}")
         return self
 
 
 class Rebalance(Strict):
-    target: Literal["uniform"] | dict[str, float] = "uniform"  # category -> share (normalised)
-    total: int = Field(default=100, gt=0)  # rows in the rebalanced set
+    # "equal": the same share for every category; or category -> share (normalised). "uniform"
+    # is the old spelling, read as "equal" with a warning (`loop.augment: uniform` means another
+    # thing: one word, one meaning).
+    target: Literal["equal", "uniform"] | dict[str, float] = "equal"
+    total: int = Field(default=100, gt=0)  # rows in the rebalanced set, at most
+    max_repeat: int = Field(default=0, ge=0)  # times a row may be repeated to fill a short category
+
+    @field_validator("target")
+    @classmethod
+    def _old_spelling(cls, v: object) -> object:
+        if v == "uniform":
+            deprecated("instruct.rebalance.target: uniform", "instruct.rebalance.target: equal")
+            return "equal"
+        return v
 
 
 class Distil(Strict):

@@ -93,7 +93,7 @@ def label_scorer(settings: Gates, profile: str, options: Any, what: str = "teach
     if not check.enabled or check.reference not in ("teacher", "consensus"):
         return None
     teacher = make_teacher(profile, options)
-    if hasattr(teacher, "score"):
+    if teacher.can_score:
         return teacher
     if check.reference == "consensus":
         return None

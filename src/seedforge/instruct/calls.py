@@ -22,6 +22,7 @@ from seedforge.teachers import Request, Teacher, call_key, make_teacher
 from seedforge.teachers.cache import CallCache
 from seedforge.teachers.prompts import Template
 from seedforge.teachers.runner import Progress, Runner
+from seedforge.teachers.stamp import call_sampling, teacher_ref
 
 log = logging.getLogger(__name__)
 
@@ -80,12 +81,11 @@ class Asker:
 
     @property
     def ref(self) -> TeacherRef:
-        t = self.teacher
-        return TeacherRef(profile=t.profile, backend=t.backend, model=t.model_id)
+        return teacher_ref(self.teacher)
 
     def sampling(self, ask: Ask) -> dict[str, Any]:
         """What a row records about the call that wrote it."""
-        return {**self.teacher.sampling(), "seed": ask.seed, "sample": ask.sample}
+        return call_sampling(self.teacher, ask.seed, ask.sample)
 
     def stamp(self, template: Template, ask: Ask, answer: Answer) -> dict[str, Any]:
         """The provenance fields of a row written by this call (`InstructionRow` keyword args)."""
@@ -100,6 +100,17 @@ class Asker:
     def request(self, ask: Ask) -> Request:
         schema = ask.schema if getattr(self.teacher.params, "structured", False) else None
         return Request.user(ask.prompt, seed=ask.seed, sample=ask.sample, schema=schema)
+
+    def score(self, prompts: Sequence[str], options: Sequence[str]) -> list[tuple[str, list[float]]]:
+        """(call key, log P(option | prompt) per option) for each prompt, for a teacher that
+        `can_score`. Scoring is exact (no sampling), so there is nothing to cache or retry: the key
+        names the model and the prompt with its options, for provenance."""
+        keys = [
+            call_key(self.teacher, Request.user(p, seed=0, schema={"enum": list(options)})) for p in prompts
+        ]
+        logprobs = self.teacher.score("", prompts, options) if prompts else []
+        self.counts["calls"] += len(prompts)
+        return list(zip(keys, logprobs, strict=True))
 
     def ask(self, asks: Sequence[Ask]) -> list[Answer]:
         requests = [self.request(a) for a in asks]

@@ -1,11 +1,13 @@
-"""Resample a categorised set to a target category distribution (down-sampling and repetition).
+"""Resample a categorised set towards a target category distribution: cap, and report the short.
 
-Counts are allocated deterministically (largest remainder), so the result's share of category c
-is exactly round(share_c * total) / total: it differs from the target by less than 1/total per
-category, with no sampling error at all. Only *which* rows are kept or repeated is random (seeded):
-a category down-sampled keeps a uniform sample without replacement; one up-sampled repeats every
-row floor(n_c / have_c) times and a uniform sample of the rest once more, so no row is repeated
-twice before every row is repeated once.
+Counts are allocated deterministically (largest remainder), so each category's wanted count is
+round(share_c * total): it differs from the target by less than one row, with no sampling error.
+A category with more rows than that keeps a uniform sample (seeded) without replacement. A
+category with fewer is *short*: by default it keeps all its rows and the shortfall is reported,
+because a repeated row teaches a student nothing new and skews it towards that one example.
+Only when the user sets `max_repeat` may each row appear up to 1 + max_repeat times; then every
+row is repeated floor(n_c / have_c) times and a uniform sample of the rest once more, so no row is
+repeated twice before every row is repeated once.
 """
 
 from __future__ import annotations
@@ -31,14 +33,14 @@ def shares(counts: Mapping[str, int]) -> dict[str, float]:
 
 
 def target_shares(target: str | Mapping[str, float], categories: Sequence[str]) -> dict[str, float]:
-    """The target as shares summing to 1: "uniform" over `categories`, or a dict normalised.
+    """The target as shares summing to 1: "equal" over `categories`, or a dict normalised.
 
-    >>> target_shares("uniform", ["a", "b"])
+    >>> target_shares("equal", ["a", "b"])
     {'a': 0.5, 'b': 0.5}
     >>> target_shares({"a": 3, "b": 1}, ["a", "b"])
     {'a': 0.75, 'b': 0.25}
     """
-    if target == "uniform":
+    if target == "equal":
         return {c: 1 / len(categories) for c in sorted(categories)}
     assert not isinstance(target, str)
     total = sum(target.values())
@@ -69,15 +71,20 @@ def resample(
     target: str | Mapping[str, float],
     total: int,
     seed: int,
+    max_repeat: int = 0,
 ) -> tuple[list[T], dict[str, object]]:
-    """Rows resampled so category c has allocate(total, target)[c] rows; metrics before and after.
+    """Rows resampled so category c has at most allocate(total, target)[c] rows, each row at most
+    1 + max_repeat times; metrics before and after, with each short category's missing rows.
 
     `categories[i]` is the category of `rows[i]`. A target category with no rows at all cannot be
     filled: the target is renormalised over the categories that have rows, and the empty ones are
     listed under `missing` in the metrics (never silently).
 
     >>> rows = ["a1", "a2", "a3", "a4", "b1"]
-    >>> out, m = resample(rows, ["a", "a", "a", "a", "b"], "uniform", 6, seed=0)
+    >>> out, m = resample(rows, ["a", "a", "a", "a", "b"], "equal", 6, seed=0)
+    >>> sorted(out), m["short"], m["repeated_rows"]
+    (['a1', 'a2', 'a4', 'b1'], {'b': 2}, 0)
+    >>> out, m = resample(rows, ["a", "a", "a", "a", "b"], "equal", 6, seed=0, max_repeat=2)
     >>> sorted(out)
     ['a1', 'a2', 'a4', 'b1', 'b1', 'b1']
     >>> m["before"], m["after"], m["missing"]
@@ -87,6 +94,8 @@ def resample(
         raise ValueError("one category per row")
     if total <= 0:
         raise SeedforgeError("instruct.rebalance.total: must be positive")
+    if max_repeat < 0:
+        raise SeedforgeError("instruct.rebalance.max_repeat: must be 0 or more")
     by_cat: dict[str, list[int]] = {}
     for i, c in enumerate(categories):
         by_cat.setdefault(c, []).append(i)
@@ -101,8 +110,12 @@ def resample(
     counts = allocate(total, target_shares(present, sorted(present)))
     rng = random.Random(seed)
     picked: list[int] = []
-    for c, n in counts.items():
+    short: dict[str, int] = {}
+    for c, wanted_n in counts.items():
         pool = by_cat[c]
+        n = min(wanted_n, len(pool) * (1 + max_repeat))
+        if n < wanted_n:
+            short[c] = wanted_n - n
         full, rest = divmod(n, len(pool))
         picked.extend(pool * full)
         picked.extend(rng.sample(pool, rest))
@@ -116,6 +129,8 @@ def resample(
         "target": {c: round(s, 6) for c, s in wanted.items()},
         "dropped_categories": sorted(set(by_cat) - set(wanted)),  # rows whose category is not targeted
         "missing": missing,
+        "short": short,  # rows a category lacks to reach its share (none are made up by copying)
+        "max_repeat": max_repeat,
         "repeated_rows": len(picked) - len(set(picked)),
     }
     return out, metrics

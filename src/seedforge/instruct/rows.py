@@ -18,10 +18,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
-from seedforge.errors import SeedforgeError
-from seedforge.io import dumps, iter_jsonl, write_jsonl
+from seedforge import io
+from seedforge.io import dumps, write_jsonl
 from seedforge.schema.records import Record, TeacherRef, TemplateRef
 
 Origin = Literal["seed", "expanded", "refined", "responded", "extracted"]
@@ -42,11 +42,23 @@ def row_id(instruction: str, context: str = "", response: str = "") -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
+ScoreSource = Literal["distribution", "text"]
+
+
 class Judgement(BaseModel):
+    """A judge's verdict on one pair.
+
+    `source` says how the score was read: "distribution" is the probability-weighted mean over
+    the score tokens 1..10 (G-Eval), with the whole distribution kept in `distribution`; "text" is
+    an integer parsed from a written answer (JSON or prose), with the judge's `reason`.
+    """
+
     model_config = ConfigDict(extra="forbid", frozen=True)
-    score: int  # 1..10; the parser rejects anything else
-    reason: str
+    score: float  # 1..10: the expected score ("distribution") or the integer written ("text")
+    reason: str = ""
     call: str  # the judge call's key
+    source: ScoreSource = "text"
+    distribution: dict[str, float] | None = None  # P(score = k) for k "1".."10", sums to 1
 
 
 class InstructionRow(BaseModel):
@@ -72,6 +84,7 @@ class InstructionRow(BaseModel):
     judge: Judgement | None = None
     category: str | None = None
     category_call: str | None = None  # the categorize call's key
+    category_scores: dict[str, float] | None = None  # P(category) over the list, when scored
     gates: dict[str, float] = {}  # scores that embedding gates attach (later)
 
     @classmethod
@@ -150,12 +163,4 @@ def write_rows(path: Path, rows: Iterable[InstructionRow]) -> int:
 
 def read_rows(path: Path) -> list[InstructionRow]:
     """Read an instruction file; a row that does not fit names the file, line and field."""
-    rows = []
-    for lineno, row in iter_jsonl(path):
-        try:
-            rows.append(InstructionRow.model_validate(row))
-        except ValidationError as e:
-            err = e.errors()[0]
-            field = ".".join(str(p) for p in err["loc"]) or "<row>"
-            raise SeedforgeError(f"{path}:{lineno}: field {field!r}: {err['msg']}") from None
-    return rows
+    return io.read_rows(path, InstructionRow)

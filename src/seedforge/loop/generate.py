@@ -21,6 +21,7 @@ from seedforge.teachers import Request, Teacher, call_key
 from seedforge.teachers.cache import CallCache
 from seedforge.teachers.prompts import Template
 from seedforge.teachers.runner import Outcome, Progress, Runner
+from seedforge.teachers.stamp import call_sampling, teacher_ref
 from seedforge.training.teacher_finetune import fewshot_prompt
 
 # the token counts a call row keeps (servers add others, e.g. total_tokens, that are derived)
@@ -177,10 +178,10 @@ def call_row(teacher: Teacher, template: Template, parent_id: str, o: Outcome) -
     row = CallRow(
         call=o.key,
         parent_id=parent_id,
-        teacher={"profile": teacher.profile, "backend": teacher.backend, "model": teacher.model_id},
+        teacher=teacher_ref(teacher).model_dump(),
         template=template.ref.model_dump(),
         request={k: v for k, v in req.payload().items() if k not in ("seed", "sample")},
-        sampling={**teacher.sampling(), "seed": req.seed, "sample": req.sample},
+        sampling=call_sampling(teacher, req.seed, req.sample),
         raw=req.full_text(gen.text) if gen is not None else None,
         finish_reason=gen.finish_reason if gen is not None else None,
         usage={k: v for k, v in (gen.usage if gen else {}).items() if k in USAGE_KEYS},

@@ -150,6 +150,9 @@ class Teacher:
     backend: ClassVar[str]
     Options: ClassVar[type[Options]]
     enforces_timeout: ClassVar[bool] = False  # True: agenerate raises CallError("timeout") itself
+    # True: `score` gives log-probabilities of given continuations. Scoring operators (annotate's
+    # labels, the judge's score distribution, categorize) ask this instead of probing attributes.
+    can_score: ClassVar[bool] = False
 
     def __init__(self, profile: str, params: Any, root: Path = Path(".")) -> None:
         self.profile = profile  # the params profile name, e.g. "tiny"
@@ -176,6 +179,10 @@ class Teacher:
     async def agenerate(self, request: Request, endpoint: str) -> Generation:
         """One attempt of one call; raise `CallError` for a failure the runner may retry."""
         raise NotImplementedError
+
+    def score(self, prefix: str, items: Sequence[str], options: Sequence[str]) -> list[list[float]]:
+        """log P(option | prefix + item) for every item and option (backends with `can_score`)."""
+        raise NotImplementedError(f"{self.backend} teachers cannot score continuations")
 
     async def aclose(self) -> None:
         """Release clients bound to the running event loop."""

@@ -56,13 +56,14 @@ class LlamaCppTeacher(Options):
 class LlamaCppBackend(Teacher):
     backend = "llamacpp"
     Options = LlamaCppTeacher
+    can_score = True
 
     def __init__(self, profile: str, params: LlamaCppTeacher, root: Path = Path(".")) -> None:
         super().__init__(profile, params, root)
         # The model id is the GGUF's file name: stable across machines, unlike an absolute path.
         self.model_id = params.hub.filename if params.hub else Path(params.model or "").name
         self._llm: Any = None
-        self._scorer: Any = None  # a second context with logits for every token (label scoring)
+        self._scorer: Any = None  # a second context for scoring, its KV cache rewound per option
         self._lock = threading.Lock()
 
     def sampling(self) -> dict[str, Any]:
@@ -135,9 +136,10 @@ class LlamaCppBackend(Teacher):
 
         The shared prefix (few-shot demonstrations) is evaluated once; each item once after it; each
         option after that, reusing the KV cache by rewinding `n_tokens`. Deterministic: no sampling.
+        Only the logits of the last position are computed (not every position's, which for a long
+        prompt costs far more than the model itself: tokens x vocabulary x hidden), so an option of
+        k tokens is read one token at a time, in k - 1 one-token steps.
         """
-        import numpy as np
-
         llm = self._scoring_model()
         prefix_ids = llm.tokenize(prefix.encode("utf-8"), add_bos=True, special=False)
         option_ids = [llm.tokenize(o.encode("utf-8"), add_bos=False, special=False) for o in options]
@@ -155,21 +157,32 @@ class LlamaCppBackend(Teacher):
                     )
                 llm.n_tokens = len(prefix_ids)
                 llm.eval(item_ids)
+                after_item = self._last_logprobs(llm)
                 row = []
                 for ids in option_ids:
-                    llm.n_tokens = start
-                    llm.eval(ids)
-                    # row t of the scores predicts token t+1: the option's tokens from start-1 on
-                    logits = np.asarray(llm.scores[start - 1 : start - 1 + len(ids)], dtype=np.float64)
-                    top = logits.max(axis=1, keepdims=True)
-                    logz = top[:, 0] + np.log(np.exp(logits - top).sum(axis=1))
-                    row.append(float((logits[np.arange(len(ids)), ids] - logz).sum()))
+                    total, logprobs = 0.0, after_item
+                    for t, token in enumerate(ids):
+                        total += float(logprobs[token])
+                        if t + 1 < len(ids):
+                            llm.n_tokens = start + t
+                            llm.eval([token])
+                            logprobs = self._last_logprobs(llm)
+                    row.append(total)
                 out.append(row)
         return out
 
+    @staticmethod
+    def _last_logprobs(llm: Any) -> Any:
+        """Log-softmax of the logits of the last evaluated position."""
+        import numpy as np
+
+        logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).astype(np.float64)
+        top = logits.max()
+        return logits - (top + np.log(np.exp(logits - top).sum()))
+
     def _scoring_model(self) -> Any:
         if self._scorer is None:
-            self._scorer = self._new_llama(logits_all=True)
+            self._scorer = self._new_llama(logits_all=False)
         return self._scorer
 
     def load(self) -> None:
