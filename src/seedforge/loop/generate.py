@@ -172,7 +172,7 @@ def call_row(teacher: Teacher, template: Template, parent_id: str, o: Outcome) -
     row = CallRow(
         call=o.key,
         parent_id=parent_id,
-        teacher={"profile": teacher.profile, "backend": teacher.backend, "model": teacher.model_id},
+        teacher=teacher.ref(),
         template=template.ref.model_dump(),
         request={k: v for k, v in req.payload().items() if k not in ("seed", "sample")},
         sampling={**teacher.sampling(), "seed": req.seed, "sample": req.sample},
