@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 import yaml
 
-from seedforge.io import read_json, read_jsonl, write_jsonl
+from seedforge.io import read_json, read_jsonl, write_json, write_jsonl
 from seedforge.loop.candidates import REJECT_FIELDS
 from seedforge.schema.records import Record, read_records, record_id, write_records
+from seedforge.tasks import get_task
 from seedforge.testing.project import REPO, copy_project, dvc
 from seedforge.vectors.embed import Encoder
 from tests.conftest import shared
@@ -231,9 +232,13 @@ def test_merge_drops_annotated_rows_a_kept_generated_row_holds(tmp_path: Path) -
     files = {"dataset": [seed], "kept": kept, "annotated": annotated}
     for name, rows in files.items():
         write_records(tmp_path / f"{name}.jsonl", rows)
-    files["out"] = []
+    files["out"] = files["rejects"] = []
+    task = get_task("classification").with_labels(["Negative", "Positive"])
+    write_json(tmp_path / "task.json", task.info())
+    args = [f"--{n}={tmp_path / n}.jsonl" for n in files]
+    args += ["--iteration=0", f"--task-info={tmp_path / 'task.json'}", f"--metrics={tmp_path / 'm.json'}"]
     out = subprocess.run(
-        [sys.executable, "-m", "stages.merge", *(f"--{n}={tmp_path / n}.jsonl" for n in files)],
+        [sys.executable, "-m", "stages.merge", *args],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -33,7 +33,7 @@ def test_unknown_key_names_dotted_path_and_choices() -> None:
     raw["loop"]["kk"] = 3
     msg = error_of(raw)
     assert msg.startswith("params.yaml: key 'loop.kk': unknown key (expected one of: ")
-    assert "init, iterations, k, rounds, select" in msg
+    assert "init, iterations, k, max_label_share, rounds, select" in msg
     assert "\n" not in msg
 
 
@@ -144,3 +144,13 @@ def test_loop_ablation_keys() -> None:
     raw["loop"]["augment"] = "random"
     with pytest.raises(SeedforgeError, match=r"key 'loop.augment'"):
         parse_params(raw)
+
+
+def test_max_label_share_is_a_share_auto_or_null() -> None:
+    for value in (0.5, "auto", None):
+        raw = recipe()
+        raw["loop"]["max_label_share"] = value
+        assert parse_params(raw).loop.max_label_share == value
+    raw = recipe()
+    raw["loop"]["max_label_share"] = 1.5
+    assert "loop.max_label_share" in error_of(raw)

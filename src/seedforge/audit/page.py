@@ -109,8 +109,9 @@ def collect(snap: Snapshot, samples: int = SAMPLES) -> Run:
             run.reasons[i] = dict(sorted(Counter(r.reason for r in rejects).items()))
         # annotate@i's drops (unsure labels, gates) beside filter@i's, told apart by a prefix
         pool_rejects = Counter(f"pool {r.reason}" for r in snap.rows(layout.annotate_rejects(i), RejectRow))
-        if pool_rejects:
-            run.reasons[i] = dict(sorted((run.reasons.get(i, {}) | pool_rejects).items()))
+        capped = Counter(r.reason for r in snap.rows(layout.merge_rejects(i), RejectRow))
+        if pool_rejects or capped:
+            run.reasons[i] = dict(sorted((run.reasons.get(i, {}) | pool_rejects | capped).items()))
         run.table.append(row)
         if run.labels is not None:
             counts = Counter(r.output for r in dataset)

@@ -179,7 +179,11 @@ def _seed(snap: Snapshot, rec: Record, records: dict[str, Record], present: list
 
 def _rejected(snap: Snapshot, query: str) -> dict[str, Any] | None:
     for i in reversed(snap.iterations()):
-        for stage, path in (("filter", layout.rejects(i)), ("annotate", layout.annotate_rejects(i))):
+        for stage, path in (
+            ("filter", layout.rejects(i)),
+            ("annotate", layout.annotate_rejects(i)),
+            ("merge", layout.merge_rejects(i)),
+        ):
             rows = snap.rows(path, RejectRow)
             found = _match([r.id for r in rows if r.id], query)
             if found:
