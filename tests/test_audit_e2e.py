@@ -166,11 +166,16 @@ def diff_json(project: Path, a: str, b: str) -> dict:
 def test_diff_across_two_iterations(run: dict) -> None:
     project = run["project"]
     d = diff_json(project, "iter:1", "iter:2")
-    kept = sorted(r.id for r in read_records(project / layout.kept(1)))
+    capped = {r["id"] for r in read_jsonl(project / layout.merge_rejects(1))}  # over the label-share cap
+    kept = sorted(r.id for r in read_records(project / layout.kept(1)) if r.id not in capped)
     assert d["added"] == kept and d["removed"] == [] and d["changed"] == []
     assert d["rows"]["unchanged"] == len(read_records(project / layout.dataset(1)))
     generated = {r["origin"]: r for r in d["by_origin"]}["generated"]
     assert generated["added"] == len(kept)
+    # `final` is the shipped dataset: no difference from the iteration metrics/final.json names
+    chosen = json.loads((project / layout.FINAL_METRICS).read_text())["iteration"]
+    same = diff_json(project, f"iter:{chosen}", "final")
+    assert same["added"] == same["removed"] == same["changed"] == []
 
 
 def test_diff_across_two_git_commits_and_two_experiments(run: dict) -> None:
@@ -364,6 +369,7 @@ def test_report_side_by_side_in_headless_chromium(
     md = (tmp_path / "report" / "report.md").read_text()
     assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:|//)", page), "the page must not load anything"
     assert "## hot" in md and "## cool" in md and "### Rejects by reason" in md and "<details>" in md
+    assert md.index("## Final dataset") < md.index("## Runs")  # the report leads with what ships
 
     # The check can fail: a page that loads an image from elsewhere is seen by the proxy.
     control = tmp_path / "control.html"

@@ -15,6 +15,7 @@ same paths out for the stages; `tests/test_layout.py` checks that the two agree.
     data/iterations/<i>/annotate_rejects.jsonl  pool rows dropped: unsure labels and gate drops (RejectRow)
     data/iterations/<i>/merge_rejects.jsonl rows over the label-share cap, turned away by merge@i (RejectRow)
     metrics/<step>/<i>.json                 per-iteration metrics of each step (STEPS)
+    data/final/dataset.jsonl, metrics/final.json  the dataset of the best iteration on dev (final)
 
 The instruction pipeline (instruct/dvc.yaml) keeps one file per operator (InstructionRow):
 
@@ -34,6 +35,9 @@ ITERATIONS = "data/iterations"
 METRICS = "metrics"
 REPORTS = "reports"
 SUMMARY = f"{REPORTS}/summary.json"
+STUDENTS = "models/student"  # models/student/<i>: iteration i's student
+FINAL_DATASET = "data/final/dataset.jsonl"  # the chosen iteration's dataset (stage final)
+FINAL_METRICS = "metrics/final.json"  # which iteration, why, its dev and test scores
 TABLE = f"{REPORTS}/iterations.csv"
 
 IterationFile = Literal[
