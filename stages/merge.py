@@ -4,7 +4,7 @@ with no label pushed past `loop.max_label_share` of it (the rest rejected as `ba
 import logging
 from pathlib import Path
 
-from seedforge import gates, stage
+from seedforge import stage
 from seedforge.config.params import load_params
 from seedforge.errors import SeedforgeError
 from seedforge.io import write_json, write_rows
@@ -61,7 +61,7 @@ def main() -> None:
             "max_label_share": share,
             "added": len(admitted),
             "rejected": len(rejects),
-            "rejected_by_reason": gates.count_reasons(rejects),
+            "rejected_by_reason": {balance.REASON: len(rejects)} if rejects else {},
             "merged_size": len(merged),
         },
     )
