@@ -89,6 +89,14 @@ def main() -> None:
     write_records(args.out, kept)
     write_rows(args.rejects, [RejectRow.model_validate(r) for r in rejects])  # one shape for all reasons
     write_json(args.metrics, counts)
+    stage.result(
+        f"annotate@{args.iteration}",
+        f"annotated {counts['annotated']}, rejected {counts['rejected']}"
+        if "annotated" in counts
+        else "no data.pool: nothing to annotate"
+        if not params.annotating
+        else "no pool rows or no wrong seed examples: nothing to annotate",
+    )
 
 
 if __name__ == "__main__":

@@ -31,9 +31,10 @@ def main() -> None:
     # The same bytes as the chosen iteration's file, so a diff between the two is empty.
     write_text(args.out, source.read_text(encoding="utf-8"))
     write_json(args.metrics, chosen)
-    print(
-        f"final: iteration {chosen['iteration']} ({chosen['reason']}): {len(records)} rows, "
-        f"test score {chosen['test_score']}, student {chosen['student']} -> {args.out}"
+    stage.result(
+        "final",
+        f"iteration {chosen['iteration']} ({chosen['reason']}): {len(records)} rows, "
+        f"test score {chosen['test_score']}, student {chosen['student']} -> {args.out}",
     )
 
 

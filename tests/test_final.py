@@ -49,7 +49,7 @@ def test_best_dev_wins_ties_go_to_the_earlier_and_the_bytes_are_the_iterations(t
     assert chosen["student"] == "models/student/1" and chosen["dataset_size"] == 4
     assert chosen["dev_accuracy"] == 0.8 and chosen["test_accuracy"] == 0.6
     assert (root / layout.FINAL_DATASET).read_bytes() == (root / layout.dataset(1)).read_bytes()
-    assert "final: iteration 1" in out.stdout
+    assert "final: iteration 1 (best dev score" in out.stderr  # its one log line
     # diff and audit read it: `final` is a dataset spec; an edited final file is a finding
     assert diff.resolve("final", root).path == layout.FINAL_DATASET
     assert not [f for f in checks.audit(Snapshot(root)).findings if f.check == "final_mismatch"]

@@ -50,6 +50,11 @@ def quiet_libraries() -> None:
     warnings.filterwarnings("ignore", category=FutureWarning, module=QUIET_MODULES)
 
 
+def result(name: str, message: str) -> None:
+    """The one line a stage logs about what it did (`name: message` on stderr, like its other logs)."""
+    logging.getLogger(name).info(message)
+
+
 def run(main: Callable[[], None]) -> None:
     """Run a stage's main with the error contract."""
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s", stream=sys.stderr)
