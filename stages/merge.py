@@ -53,11 +53,6 @@ def main() -> None:
     merged.update((r.id, r) for r in admitted)
     rejects = sort_rejects({"matched_id": None, **r} for r in rejects)
     write_records(args.out, merged.values())
-    stage.result(
-        f"merge@{args.iteration}",
-        f"iteration {args.iteration + 1}: {len(merged)} rows (+{len(admitted)}; "
-        f"{len(rejects)} over the label-share cap {share})",
-    )
     write_rows(args.rejects, [RejectRow.model_validate(r) for r in rejects])
     write_json(
         args.metrics,
@@ -69,6 +64,11 @@ def main() -> None:
             "rejected_by_reason": {balance.REASON: len(rejects)} if rejects else {},
             "merged_size": len(merged),
         },
+    )
+    stage.result(
+        f"merge@{args.iteration}",
+        f"iteration {args.iteration + 1}: {len(merged)} rows (+{len(admitted)}; "
+        f"{len(rejects)} over the label-share cap {share})",
     )
 
 
