@@ -84,9 +84,13 @@ def test_stages_silence_library_bars_and_future_warnings_but_not_ours() -> None:
         "print(logging.is_progress_bar_enabled(), os.environ['TQDM_DISABLE'])\n"
         "warnings.warn_explicit('old api', FutureWarning, 'x.py', 1, module='transformers.modeling_utils')\n"
         "warnings.warn_explicit('act on this', UserWarning, 'y.py', 1, module='seedforge.loop')\n"
+        "from seedforge import stage\n"
+        "stage.run(lambda: (__import__('logging').getLogger('sentence_transformers.base').info('loading'),"
+        " stage.result('filter@0', 'kept 3')))\n"
     )
     env = {k: v for k, v in os.environ.items() if k not in ("TQDM_DISABLE", "SEEDFORGE_VERBOSE")}
     env.pop("HF_HUB_DISABLE_PROGRESS_BARS", None)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert out.stdout.split() == ["False", "1"]
     assert "old api" not in out.stderr and "act on this" in out.stderr
+    assert "filter@0: kept 3" in out.stderr and "loading" not in out.stderr  # results, not library chatter

@@ -35,6 +35,17 @@ QUIET_ENV = {
     "TRANSFORMERS_VERBOSITY": "error",
     "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1",
 }
+QUIET_LOGGERS = (
+    "sentence_transformers",
+    "transformers",
+    "peft",
+    "accelerate",
+    "huggingface_hub",
+    "httpx",
+    "urllib3",
+    "filelock",
+    "datasets",
+)
 QUIET_MODULES = r"(transformers|peft|accelerate|torch|huggingface_hub|sentence_transformers)(\.|$)"
 
 
@@ -48,6 +59,10 @@ def quiet_libraries() -> None:
     for key, value in QUIET_ENV.items():
         os.environ.setdefault(key, value)
     warnings.filterwarnings("ignore", category=FutureWarning, module=QUIET_MODULES)
+    # Stages log at INFO (run() below); libraries' INFO lines ("Loading SentenceTransformer model
+    # from /abs/path ...") are not results, so they keep only their warnings.
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def result(name: str, message: str) -> None:
