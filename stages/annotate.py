@@ -8,7 +8,7 @@ from seedforge.config.params import load_params
 from seedforge.errors import SeedforgeError
 from seedforge.io import read_jsonl, write_json, write_rows
 from seedforge.loop import annotate
-from seedforge.schema.records import Record, TeacherRef, read_records, write_records
+from seedforge.schema.records import Record, read_records, write_records
 from seedforge.schema.rows import RejectRow
 from seedforge.teachers import make_teacher, scoring
 from seedforge.vectors.embed import Encoder
@@ -60,7 +60,7 @@ def main() -> None:
                     f"annotate.teacher: profile {settings.teacher!r} ({teacher.backend}) cannot score "
                     "labels; use a llamacpp profile"
                 )
-            ref = TeacherRef(profile=teacher.profile, backend=teacher.backend, model=teacher.model_ref())
+            ref = teacher.ref().model_copy(update={"model": teacher.model_ref()})
             seed = read_records(args.prepared / "seed.jsonl")
             shown = scoring.demonstrations(seed, labels, settings.shots, params.seed)
             labelled, unsure = annotate.label(
@@ -96,6 +96,14 @@ def main() -> None:
     write_records(args.out, kept)
     write_rows(args.rejects, [RejectRow.model_validate(r) for r in rejects])  # one shape for all reasons
     write_json(args.metrics, counts)
+    stage.result(
+        f"annotate@{args.iteration}",
+        f"annotated {counts['annotated']}, rejected {counts['rejected']}"
+        if "annotated" in counts
+        else "no data.pool: nothing to annotate"
+        if not params.annotating
+        else "no pool rows or no wrong seed examples: nothing to annotate",
+    )
 
 
 if __name__ == "__main__":

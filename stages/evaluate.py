@@ -37,7 +37,13 @@ def main() -> None:
     for split, records in splits.items():
         rows.extend(evaluate.score(task, split, records, [next(predictions) for _ in records]))
     write_rows(args.out, sorted(rows, key=lambda r: (r.split, r.id)))
-    write_json(args.metrics, evaluate.metrics(args.iteration, rows))
+    m = evaluate.metrics(args.iteration, rows)
+    write_json(args.metrics, m)
+    dev = f", dev {m['dev_accuracy']}" if "dev_accuracy" in m else ""
+    stage.result(
+        f"evaluate@{args.iteration}",
+        f"test {m.get('test_accuracy')}, seed {m.get('seed_accuracy')} ({m['seed_wrong']} wrong){dev}",
+    )
 
 
 if __name__ == "__main__":

@@ -50,6 +50,10 @@ def main() -> None:
     write_records(args.kept, kept)
     write_rows(args.rejects, [RejectRow.model_validate(r) for r in rejects])  # one shape for all reasons
     write_json(args.metrics, counts)
+    stage.result(
+        f"filter@{args.iteration}",
+        f"kept {counts['kept']} of {counts['parsed']} parsed examples; rejected {counts['rejected']}",
+    )
 
 
 if __name__ == "__main__":

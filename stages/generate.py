@@ -50,6 +50,11 @@ def main() -> None:
         cache.close()
     write_jsonl(args.out, rows)
     write_json(args.metrics, {"iteration": args.iteration, "teacher": params.teacher, **counts})
+    stage.result(
+        f"generate@{args.iteration}",
+        f"{counts['calls']} calls to {params.teacher} ({counts['failed']} failed, "
+        f"{runner.acct.cache_hits} from the cache)",
+    )
     if args.run_log is not None:
         log = {
             "iteration": args.iteration,

@@ -33,6 +33,9 @@ def main() -> None:
     write_json(args.out / "task.json", result.task.info())
     write_records(args.dataset, result.splits["seed"])
     write_json(args.metrics, result.metrics)
+    m = result.metrics
+    rows = ", ".join(f"{m.get(f'{s}_rows', 0)} {s}" for s in ("seed", "test", "dev"))
+    stage.result("prepare", f"{rows} rows; {m.get('labels', 'no')} labels")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ def main() -> None:
     write_json(
         args.metrics, {"iteration": args.iteration, "mode": loop.select, "augment": loop.augment, **counts}
     )
+    stage.result(f"select@{args.iteration}", f"{len(chosen)} seed examples to augment ({loop.augment})")
 
 
 if __name__ == "__main__":

@@ -54,6 +54,11 @@ def main() -> None:
             **info,
         },
     )
+    stage.result(
+        "train" if args.iteration == 0 else f"retrain@{args.iteration - 1}",
+        f"iteration {args.iteration}: {len(records)} rows ({origins['generated']} generated), "
+        f"{info.get('steps')} steps, loss {info.get('first_loss')} -> {info.get('final_loss')}",
+    )
 
 
 if __name__ == "__main__":

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 import yaml
 
-from seedforge.io import read_json, read_jsonl, write_jsonl
+from seedforge.io import read_json, read_jsonl, write_json, write_jsonl
 from seedforge.schema.records import Record, read_records, record_id, write_records
 from seedforge.schema.rows import REJECT_FIELDS
+from seedforge.tasks import get_task
 from seedforge.testing.project import REPO, copy_project, dvc
 from seedforge.vectors.embed import Encoder
 from tests.conftest import shared
@@ -136,7 +137,8 @@ def test_targeted_annotation_in_the_loop_with_the_tuned_teacher(tmp_path: Path, 
     )
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["teacher"] = "smollm2"  # generate with the untuned few-shot teacher (no tiny teacher to train)
-    params["loop"].update(iterations=[0, 1], rounds=[{"i": 0, "next": 1}], k=2)
+    # max_label_share off: this test is about annotated rows entering, not the cap (test_balance)
+    params["loop"].update(iterations=[0, 1], rounds=[{"i": 0, "next": 1}], k=2, max_label_share=None)
     params["teachers"]["smollm2"]["samples"] = 1
     params["teacher_finetune"].update(steps=2, batch_size=1, max_length=64, pairs=4, shots=1)
     params["students"]["minilm"].update(epochs=2)
@@ -237,9 +239,13 @@ def test_merge_drops_annotated_rows_a_kept_generated_row_holds(tmp_path: Path) -
     files = {"dataset": [seed], "kept": kept, "annotated": annotated}
     for name, rows in files.items():
         write_records(tmp_path / f"{name}.jsonl", rows)
-    files["out"] = []
+    files["out"] = files["rejects"] = []
+    task = get_task("classification").with_labels(["Negative", "Positive"])
+    write_json(tmp_path / "task.json", task.info())
+    args = [f"--{n}={tmp_path / n}.jsonl" for n in files]
+    args += ["--iteration=0", f"--task-info={tmp_path / 'task.json'}", f"--metrics={tmp_path / 'm.json'}"]
     out = subprocess.run(
-        [sys.executable, "-m", "stages.merge", *(f"--{n}={tmp_path / n}.jsonl" for n in files)],
+        [sys.executable, "-m", "stages.merge", *args],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -79,11 +79,15 @@ def test_provenance_of_generated_examples_in_both_rounds(run: dict) -> None:
     seed = {r.id: r for r in read_records(project / layout.prepared("seed"))}
     final = read_records(project / layout.dataset(2))
     sha = hashlib.sha256((project / "prompts" / "classification.jinja").read_bytes()).hexdigest()
+    # call rows and records name the exact weights that wrote them
+    gguf_sha = hashlib.sha256((project / "models" / "tiny_teacher" / "model.gguf").read_bytes()).hexdigest()
+    shipped = {r.id for r in read_records(project / layout.FINAL_DATASET)}
     for entered in (1, 2):
         rec = next(r for r in final if r.origin == "generated" and r.iteration == entered)
         c = chain(project, rec.id)
         assert c["kind"] == "generated" and c["example"] == rec.to_row()
         assert c["entered"] == {"iteration": entered, "in_datasets": list(range(entered, 3))}
+        assert c["final"]["in_final"] == (rec.id in shipped)
         assert c["seed"] == seed[rec.parent_id].to_row()
         # The student of the round before got the parent wrong, and that is why it was selected.
         trigger = c["trigger"]
@@ -97,7 +101,7 @@ def test_provenance_of_generated_examples_in_both_rounds(run: dict) -> None:
         assert (
             call["teacher"]
             == c["teacher"]
-            == {"profile": "tiny", "backend": "llamacpp", "model": "model.gguf"}
+            == {"profile": "tiny", "backend": "llamacpp", "model": "model.gguf", "model_sha256": gguf_sha}
         )
         assert call["template"] == c["template"] == {"path": "prompts/classification.jinja", "sha256": sha}
         assert c["sampling"]["temperature"] == 1.0 and "seed" in c["sampling"]
@@ -166,11 +170,16 @@ def diff_json(project: Path, a: str, b: str) -> dict:
 def test_diff_across_two_iterations(run: dict) -> None:
     project = run["project"]
     d = diff_json(project, "iter:1", "iter:2")
-    kept = sorted(r.id for r in read_records(project / layout.kept(1)))
+    capped = {r["id"] for r in read_jsonl(project / layout.merge_rejects(1))}  # over the label-share cap
+    kept = sorted(r.id for r in read_records(project / layout.kept(1)) if r.id not in capped)
     assert d["added"] == kept and d["removed"] == [] and d["changed"] == []
     assert d["rows"]["unchanged"] == len(read_records(project / layout.dataset(1)))
     generated = {r["origin"]: r for r in d["by_origin"]}["generated"]
     assert generated["added"] == len(kept)
+    # `final` is the shipped dataset: no difference from the iteration metrics/final.json names
+    chosen = json.loads((project / layout.FINAL_METRICS).read_text())["iteration"]
+    same = diff_json(project, f"iter:{chosen}", "final")
+    assert same["added"] == same["removed"] == same["changed"] == []
 
 
 def test_diff_across_two_git_commits_and_two_experiments(run: dict) -> None:
@@ -210,14 +219,16 @@ def test_audit_passes_a_clean_run_and_an_experiment(run: dict) -> None:
     for args in ((), ("--rev", "cool"), ("--rev", "HEAD~1")):
         code, findings, out = audit(run["project"], *args)
         assert code == 0 and findings == [], out
-        # 7 files: the datasets of iterations 0-2, and kept and annotated (empty: no pool) of rounds 0-1
-        assert re.match(r"audit: ok \(\d+ rows in 7 files\)", out)
+        # 8 files: the datasets of iterations 0-2, kept and annotated (empty: no pool) of rounds 0-1,
+        # and the final dataset (byte for byte the iteration metrics/final.json names)
+        assert re.match(r"audit: ok \(\d+ rows in 8 files\)", out)
 
 
 def broken_copy(project: Path, dest: Path) -> Path:
     for name in ("data", "prompts"):
         shutil.copytree(project / name, dest / name)
     shutil.copy(project / "params.yaml", dest / "params.yaml")
+    shutil.rmtree(dest / "data" / "final")  # these tests edit iteration datasets, not what ships
     return dest
 
 
@@ -364,6 +375,7 @@ def test_report_side_by_side_in_headless_chromium(
     md = (tmp_path / "report" / "report.md").read_text()
     assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:|//)", page), "the page must not load anything"
     assert "## hot" in md and "## cool" in md and "### Rejects by reason" in md and "<details>" in md
+    assert md.index("## Final dataset") < md.index("## Runs")  # the report leads with what ships
 
     # The check can fail: a page that loads an image from elsewhere is seen by the proxy.
     control = tmp_path / "control.html"

@@ -146,3 +146,41 @@ def test_save_is_portable(tokenizer, tmp_path: Path) -> None:
     assert not (tmp_path / "out" / "README.md").exists()
     for path in (tmp_path / "out").iterdir():
         assert str(tmp_path) not in path.read_text(errors="replace"), path.name
+
+
+def test_stage_scripts_pin_cpu_kernels_before_torch_loads() -> None:
+    """Every stage imports the `stages` package first, which fixes torch's kernel choice to AVX2
+    whatever CPU it finds (a machine with AVX-512 would otherwise sum in another order)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("ATEN_CPU_CAPABILITY", "MKL_CBWR")}
+    code = "import stages, os, torch; print(torch.backends.cpu.get_cpu_capability(), os.environ['MKL_CBWR'])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.split() == ["AVX2", "AVX2"]
+
+
+def test_fit_trains_with_fixed_threads_and_deterministic_algorithms() -> None:
+    """Inside fit the thread count is TRAIN_THREADS whatever the process had, and both settings
+    are restored afterwards (they are process-global)."""
+    import torch
+
+    from seedforge.training import finetune
+
+    seen = []
+
+    class Probe(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, x: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+            seen.append((torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()))
+            return {"loss": ((self.w * x - labels) ** 2).mean()}
+
+    torch.set_num_threads(1)
+    collate = lambda b: {"x": torch.tensor(b, dtype=torch.float32), "labels": torch.ones(len(b))}  # noqa: E731
+    finetune.fit(Probe(), [1.0, 2.0], collate, finetune.FitConfig(learning_rate=0.1, batch_size=2, steps=1))
+    assert seen and set(seen) == {(finetune.TRAIN_THREADS, True)}
+    assert torch.get_num_threads() == 1 and not torch.are_deterministic_algorithms_enabled()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -86,7 +87,13 @@ def test_run_caches_every_call_and_resumes(tiny_gguf: Path, tmp_path: Path) -> N
     again, counts, runner = generate.run(teacher, plan, template, cache)
     assert again == rows and runner.acct.cache_hits == 4 and runner.acct.requests == 0
     row = rows[0]
-    assert row["teacher"] == {"profile": "tiny", "backend": "llamacpp", "model": "model.gguf"}
+    sha = hashlib.sha256(tiny_gguf.read_bytes()).hexdigest()  # the row names the exact weights
+    assert row["teacher"] == {
+        "profile": "tiny",
+        "backend": "llamacpp",
+        "model": "model.gguf",
+        "model_sha256": sha,
+    }
     assert row["template"]["path"] == "prompts/classification.jinja" and len(row["template"]["sha256"]) == 64
     assert row["sampling"]["temperature"] == 1.0 and "seed" in row["sampling"]
     assert row["request"]["messages"][0]["role"] == "user" and row["error"] is None

@@ -27,7 +27,8 @@ def test_dvc_yaml_writes_where_layout_reads() -> None:
     assert layout.selected(7) in paths["select"] and layout.metrics("select", 7) in paths["select"]
     assert layout.calls(7) in paths["generate"] and layout.metrics("generate", 7) in paths["generate"]
     assert {layout.kept(7), layout.rejects(7), layout.metrics("filter", 7)} <= paths["filter"]
-    assert {layout.dataset(7), layout.kept(7), layout.dataset(8)} <= paths["merge"]
+    assert {layout.dataset(7), layout.kept(7), layout.dataset(8), layout.merge_rejects(7)} <= paths["merge"]
+    assert layout.metrics("merge", 7) in paths["merge"]
     assert {layout.annotated(7), layout.annotate_rejects(7), layout.metrics("annotate", 7)} <= paths[
         "annotate"
     ]

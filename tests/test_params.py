@@ -33,7 +33,7 @@ def test_unknown_key_names_dotted_path_and_choices() -> None:
     raw["loop"]["kk"] = 3
     msg = error_of(raw)
     assert msg.startswith("params.yaml: key 'loop.kk': unknown key (expected one of: ")
-    assert "init, iterations, k, rounds, select" in msg
+    assert "init, iterations, k, max_label_share, rounds, select" in msg
     assert "\n" not in msg
 
 
@@ -158,3 +158,13 @@ def test_old_spellings_still_read_with_one_warning_line(caplog: pytest.LogCaptur
         "loop.augment: uniform is deprecated; write loop.augment: random (same meaning)",
         "students.<name>.lora.r is deprecated; write students.<name>.lora.rank (same meaning)",
     ]
+
+
+def test_max_label_share_is_a_share_auto_or_null() -> None:
+    for value in (0.5, "auto", None):
+        raw = recipe()
+        raw["loop"]["max_label_share"] = value
+        assert parse_params(raw).loop.max_label_share == value
+    raw = recipe()
+    raw["loop"]["max_label_share"] = 1.5
+    assert "loop.max_label_share" in error_of(raw)

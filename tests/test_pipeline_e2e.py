@@ -31,6 +31,7 @@ DOWNSTREAM = {
     "merge@1",
     "retrain@1",
     "evaluate@2",
+    "final",
     "report",
 }
 
@@ -56,8 +57,9 @@ def test_every_iteration_dataset_is_the_last_plus_what_was_kept(project: Path) -
         before = read_records(it / str(i) / "dataset.jsonl")
         kept = read_records(it / str(i) / "kept.jsonl")
         after = read_records(it / str(i + 1) / "dataset.jsonl")
+        capped = {r["id"] for r in read_jsonl(it / str(i) / "merge_rejects.jsonl")}
         assert len(kept) >= 1, f"round {i} kept nothing"
-        assert {r.id for r in after} == {r.id for r in before} | {r.id for r in kept}
+        assert {r.id for r in after} == {r.id for r in before} | ({r.id for r in kept} - capped)
         assert [r.id for r in after] == sorted(r.id for r in after)
         for r in kept:
             # LLM2LLM: only seed examples are augmented, and each new one says where it came from.
@@ -100,6 +102,18 @@ def test_metrics_rejects_and_plots(project: Path) -> None:
     assert table[0].startswith("iteration,dataset_size") and len(table) == 4
     assert "rejected_leak" in table[0] and "rejected_near_duplicate" in table[0]
     dvc(project, "plots", "show", "--json")
+    # the shipped dataset: the best iteration on dev, byte for byte, and the student that goes with it
+    chosen = json.loads((project / "metrics" / "final.json").read_text())
+    best = max(range(3), key=lambda i: (chosen["by_iteration"][str(i)]["dev_score"], -i))
+    assert chosen["iteration"] == best and chosen["chosen_by"] == "dev"
+    assert (project / "data" / "final" / "dataset.jsonl").read_bytes() == (
+        project / "data" / "iterations" / str(best) / "dataset.jsonl"
+    ).read_bytes()
+    assert chosen["student"] == f"models/student/{best}" and (project / chosen["student"]).is_dir()
+    for i in (0, 1):  # merge@i's balance count matches its rejects file
+        m = json.loads((project / "metrics" / "merge" / f"{i}.json").read_text())
+        capped = read_jsonl(project / "data" / "iterations" / str(i) / "merge_rejects.jsonl")
+        assert m["rejected"] == len(capped) and all(r["reason"] == "balance:cap" for r in capped)
 
 
 def test_second_repro_runs_nothing(project: Path) -> None:

@@ -51,3 +51,20 @@ def test_records_from_before_the_rename_read_generation_as_sampling(tmp_path: Pa
     (back,) = read_records(tmp_path / "d.jsonl")
     assert back.sampling == {"seed": 3, "sample": 0}
     assert "generation" not in back.to_row() and back.to_row()["sampling"] == {"seed": 3, "sample": 0}
+
+
+def test_teacher_names_its_weights_and_older_rows_without_hashes_still_read(tmp_path: Path) -> None:
+    """A record's teacher carries the sha256 of model and adapter; rows from before had neither,
+    and they read and write back unchanged (diff and audit across old revisions)."""
+    from seedforge.schema.records import TeacherRef
+
+    old = {"profile": "t", "backend": "llamacpp", "model": "m.gguf"}
+    row = dict(Record.seed("classification", "x", "a").to_row(), origin="generated", teacher=old)
+    (tmp_path / "d.jsonl").write_text(__import__("json").dumps(row) + "\n")
+    (back,) = read_records(tmp_path / "d.jsonl")
+    assert back.teacher == TeacherRef(**old) and back.to_row()["teacher"] == old
+    named = TeacherRef(**old, model_sha256="a" * 64, lora_sha256="b" * 64)
+    again = back.model_copy(update={"teacher": named})
+    write_records(tmp_path / "e.jsonl", [again])
+    assert read_records(tmp_path / "e.jsonl")[0].teacher == named
+    assert read_records(tmp_path / "e.jsonl")[0].to_row()["teacher"]["lora_sha256"] == "b" * 64

@@ -106,3 +106,28 @@ def test_a_test_label_missing_from_the_seed_set(tmp_path: Path, dvc_cache: Path)
         "error: data/raw/demo/test.csv: row 3: column 'label': label 'refunds' is not in the seed set's "
         "labels (account, billing, delivery, technical)"
     ) in out.stderr
+
+
+def test_stages_silence_library_bars_and_future_warnings_but_not_ours() -> None:
+    """A stage's log reads like a tool's: no weight-loading or de-quantizing bars, no libraries'
+    FutureWarnings; a warning from anywhere else still prints."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import stages, warnings, os\n"
+        "from transformers.utils import logging\n"
+        "print(logging.is_progress_bar_enabled(), os.environ['TQDM_DISABLE'])\n"
+        "warnings.warn_explicit('old api', FutureWarning, 'x.py', 1, module='transformers.modeling_utils')\n"
+        "warnings.warn_explicit('act on this', UserWarning, 'y.py', 1, module='seedforge.loop')\n"
+        "from seedforge import stage\n"
+        "stage.run(lambda: (__import__('logging').getLogger('sentence_transformers.base').info('loading'),"
+        " stage.result('filter@0', 'kept 3')))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("TQDM_DISABLE", "SEEDFORGE_VERBOSE")}
+    env.pop("HF_HUB_DISABLE_PROGRESS_BARS", None)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.split() == ["False", "1"]
+    assert "old api" not in out.stderr and "act on this" in out.stderr
+    assert "filter@0: kept 3" in out.stderr and "loading" not in out.stderr  # results, not library chatter

@@ -253,7 +253,9 @@ def provenance(
 
 @app.command()
 def diff(
-    a: str = typer.Argument(..., help="dataset file, iter:N[@REV], REV:PATH, git revision or experiment"),
+    a: str = typer.Argument(
+        ..., help="dataset file, iter:N[@REV], final[@REV], REV:PATH, git revision or experiment"
+    ),
     b: str = typer.Argument(..., help="the same kinds as A"),
     as_json: bool = typer.Option(False, "--json", help="every added, removed and changed id, as JSON"),
     markdown: bool = typer.Option(False, "--markdown", help="tables for a pull request"),

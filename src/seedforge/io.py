@@ -8,6 +8,7 @@ it into place, which is atomic on POSIX.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -153,3 +154,20 @@ def read_rows(path: Path, model: type[M]) -> list[M]:
 def write_rows(path: Path, rows: Iterable[BaseModel]) -> int:
     """Write typed rows as canonical JSONL (in the order given: callers sort)."""
     return write_jsonl(path, (r.model_dump(mode="json") for r in rows))
+
+
+_SHA256: dict[tuple[str, int, int], str] = {}
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a whole file, read in blocks; remembered per (path, size, mtime) within a process,
+    since every call row names the same model file."""
+    st = Path(path).stat()
+    key = (str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _SHA256:
+        digest = hashlib.sha256()
+        with Path(path).open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        _SHA256[key] = digest.hexdigest()
+    return _SHA256[key]

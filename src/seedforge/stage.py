@@ -25,6 +25,51 @@ def parser(description: str) -> argparse.ArgumentParser:
     return p
 
 
+# Progress bars and deprecation notices a pipeline user cannot act on: the weight-loading bar of
+# every model load, the GGUF de-quantizing bar (a plain tqdm, hence TQDM_DISABLE), hub download
+# bars, and libraries' FutureWarnings about their own API. Each goes through the library's own
+# switch; errors and our own warnings still print.
+QUIET_ENV = {
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "TQDM_DISABLE": "1",
+    "TRANSFORMERS_VERBOSITY": "error",
+    "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1",
+}
+QUIET_LOGGERS = (
+    "sentence_transformers",
+    "transformers",
+    "peft",
+    "accelerate",
+    "huggingface_hub",
+    "httpx",
+    "urllib3",
+    "filelock",
+    "datasets",
+)
+QUIET_MODULES = r"(transformers|peft|accelerate|torch|huggingface_hub|sentence_transformers)(\.|$)"
+
+
+def quiet_libraries() -> None:
+    """Silence third-party progress bars and FutureWarnings in this process (a stage); a value the
+    user set already is kept (SEEDFORGE_VERBOSE=1 keeps everything)."""
+    import warnings
+
+    if os.environ.get("SEEDFORGE_VERBOSE"):
+        return
+    for key, value in QUIET_ENV.items():
+        os.environ.setdefault(key, value)
+    warnings.filterwarnings("ignore", category=FutureWarning, module=QUIET_MODULES)
+    # Stages log at INFO (run() below); libraries' INFO lines ("Loading SentenceTransformer model
+    # from /abs/path ...") are not results, so they keep only their warnings.
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def result(name: str, message: str) -> None:
+    """The one line a stage logs about what it did (`name: message` on stderr, like its other logs)."""
+    logging.getLogger(name).info(message)
+
+
 def run(main: Callable[[], None]) -> None:
     """Run a stage's main with the error contract."""
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s", stream=sys.stderr)

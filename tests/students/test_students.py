@@ -167,8 +167,9 @@ def test_smollm2_causal_student_on_gsm8k(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_trained_student_is_byte_identical_across_paths_and_hash_seeds(tmp_path: Path) -> None:
-    """Two copies of the project at different paths, trained under different PYTHONHASHSEEDs."""
+def test_trained_student_is_byte_identical_across_paths_hash_seeds_and_threads(tmp_path: Path) -> None:
+    """Two copies of the project at different paths, trained under different PYTHONHASHSEEDs and
+    different default thread counts (training fixes its own, seedforge.reproducible)."""
     import os
     import subprocess
 
@@ -176,13 +177,13 @@ def test_trained_student_is_byte_identical_across_paths_and_hash_seeds(tmp_path:
 
     lock_entries = []
     folders = []
-    for name, hash_seed in (("a", "1"), ("elsewhere/b", "2")):
+    for name, hash_seed, threads in (("a", "1", "2"), ("elsewhere/b", "2", "1")):
         # Each copy keeps its own DVC cache: from a shared run-cache the second would be restored.
         project = copy_project(tmp_path / name)
         params = yaml.safe_load((project / "params.yaml").read_text())
         params["students"]["minilm"]["epochs"] = 2
         (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed, "OMP_NUM_THREADS": threads}
         out = subprocess.run(["dvc", "repro", "train"], cwd=project, capture_output=True, text=True, env=env)
         assert out.returncode == 0, out.stdout + out.stderr
         folders.append(project / "models" / "student" / "0")

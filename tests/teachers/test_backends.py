@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import http.server
 import json
 import subprocess
@@ -245,6 +246,16 @@ def test_cache_fingerprint_tells_a_rebuilt_gguf_from_the_old_one(tmp_path: Path)
     assert call_key(teacher, request) == before  # stable while the file is unchanged
     path.write_bytes(b"GGUF" + bytes(3 << 20) + b"x")  # same name, a different model
     assert call_key(teacher, request) != before
+    # Rows name the whole file's sha256, and the adapter's: two tunings under one name differ.
+    assert teacher.ref().model_sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert teacher.ref().lora_sha256 is None
+    lora = tmp_path / "adapter.gguf"
+    lora.write_bytes(b"one tuning")
+    tuned = make_teacher("t", LlamaCppTeacher(backend="llamacpp", model=str(path), lora=str(lora)))
+    first = tuned.ref()
+    lora.write_bytes(b"another tuning")
+    assert first.lora_sha256 == hashlib.sha256(b"one tuning").hexdigest() != tuned.ref().lora_sha256
+    assert first.model_sha256 == tuned.ref().model_sha256
     hub = make_teacher(
         "q", LlamaCppTeacher(backend="llamacpp", hub=HubFile(repo_id="o/r", filename="f.gguf"))
     )

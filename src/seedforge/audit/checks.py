@@ -15,7 +15,10 @@ first occurrence, datasets, kept and annotated files in iteration order):
   was made for another parent or by another teacher;
 - `iteration`: a row sits in a dataset older than the iteration it says it entered;
 - `lost_row`: a row of dataset i (or kept or annotated in round i) is missing from dataset i+1
-  (merge@i drops an annotated row whose id or input a kept generated row holds: not a loss);
+  (merge@i drops an annotated row whose id or input a kept generated row holds, and rows it
+  lists in merge_rejects.jsonl for the label-share cap: neither is a loss);
+- `final_mismatch`: data/final/dataset.jsonl is not byte for byte the dataset of the iteration
+  metrics/final.json names (the shipped file was edited, or chosen by another run);
 - `test_leak`: its input equals a test or dev input after normalisation (case, punctuation,
   spacing). The embedding leakage gates catch paraphrases; this catches copies, whatever wrote them.
 """
@@ -33,7 +36,7 @@ from seedforge.io import dumps, validate_row
 from seedforge.loop import annotate
 from seedforge.schema import layout
 from seedforge.schema.records import Record, record_id
-from seedforge.schema.rows import CallRow
+from seedforge.schema.rows import CallRow, RejectRow
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,21 @@ class Auditor:
                 self._file(layout.annotated(i), seen, in_dataset=None)
                 annotated = self.snap.records(layout.annotated(i))
                 expected += [r.id for r in annotate.unique_against(annotated, kept)]
+            if self.snap.exists(layout.merge_rejects(i)):  # over the label-share cap: not a loss
+                capped = {r.id for r in self.snap.rows(layout.merge_rejects(i), RejectRow)}
+                expected = [rid for rid in expected if rid not in capped]
+        self._final()
         return self.findings
+
+    def _final(self) -> None:
+        if not self.snap.exists(layout.FINAL_DATASET):
+            return
+        self.files.append(self.snap.where(layout.FINAL_DATASET))
+        chosen = (self.snap.json(layout.FINAL_METRICS) or {}).get("iteration")
+        source = layout.dataset(chosen) if isinstance(chosen, int) else None
+        if source is None or self.snap.read_bytes(source) != self.snap.read_bytes(layout.FINAL_DATASET):
+            where = f"the dataset of iteration {chosen}" if source else f"named in {layout.FINAL_METRICS}"
+            self._flag("final_mismatch", layout.FINAL_DATASET, 0, "-", f"not {where}")
 
     def _file(self, path: str, seen: set[str], in_dataset: int | None) -> list[str]:
         """Check every record of one file not checked before; returns the file's ids."""

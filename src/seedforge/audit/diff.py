@@ -43,6 +43,7 @@ TOP = 20  # rows per summary table; the rest are counted in `more`
 SAMPLE = 20  # example rows per kind in the text and markdown forms
 
 _ITER = re.compile(r"^iter:(\d+)(?:@(.+))?$")
+_FINAL = re.compile(r"^final(?:@(.+))?$")
 
 
 @dataclass(frozen=True)
@@ -56,10 +57,14 @@ class Side:
 
 
 def resolve(spec: str, root: Path = Path(".")) -> Side:
-    """Turn `iter:N[@REV]`, a file path, `REV:PATH`, or a revision / experiment name into a Side."""
+    """Turn `iter:N[@REV]`, `final[@REV]`, a file path, `REV:PATH`, or a revision / experiment name
+    into a Side. `final` is the shipped dataset (stage final); a revision alone, its last iteration's."""
     m = _ITER.match(spec)
     if m:
         return _at(Snapshot(root, m.group(2)), layout.dataset(int(m.group(1))), spec)
+    m = _FINAL.match(spec)
+    if m and not Path(spec).is_file():
+        return _at(Snapshot(root, m.group(1)), layout.FINAL_DATASET, spec)
     if Path(spec).is_file():
         return Side(label=spec, path=spec, file=Path(spec))
     if ":" in spec:

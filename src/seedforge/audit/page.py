@@ -51,6 +51,36 @@ class Run:
     reasons: dict[int, dict[str, int]] = field(default_factory=dict)  # round -> reason -> count
     balance: dict[int, dict[str, int]] = field(default_factory=dict)  # iteration -> label -> count
     samples: list[dict[str, Any]] = field(default_factory=list)  # provenance chains
+    params: dict[str, Any] = field(default_factory=dict)  # every scalar param, by dotted key
+    final: dict[str, Any] | None = None  # metrics/final.json: the shipped iteration and why
+
+
+# The recipe columns every runs table shows; a comparison adds every other param that differs.
+RECIPE_KEYS = ("seed", "teacher", "student", "loop.augment", "loop.select", "loop.k", "loop.init")
+
+
+def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+    """Scalar leaves by dotted key; a list is one value (its text).
+
+    >>> flatten({"loop": {"k": 4, "iterations": [0, 1]}, "seed": 0})
+    {'loop.k': 4, 'loop.iterations': '[0, 1]', 'seed': 0}
+    """
+    if isinstance(tree, dict):
+        out: dict[str, Any] = {}
+        for k, v in tree.items():
+            out.update(flatten(v, f"{prefix}{k}."))
+        return out
+    return {prefix[:-1]: str(tree) if isinstance(tree, list) else tree}
+
+
+def differing(runs: list[Run]) -> list[str]:
+    """The runs table's param columns: RECIPE_KEYS that some run has, then every other param
+    whose value is not the same in all runs (a key one run lacks counts as differing)."""
+    keys = {k for run in runs for k in run.params}
+    shown = [k for k in RECIPE_KEYS if k in keys]
+    if len(runs) > 1:
+        shown += sorted(k for k in keys - set(shown) if len({repr(run.params.get(k)) for run in runs}) > 1)
+    return shown
 
 
 def _cost(metrics: dict[str, Any] | None) -> float | None:
@@ -66,16 +96,18 @@ def collect(snap: Snapshot, samples: int = SAMPLES) -> Run:
     info = snap.json(layout.TASK_INFO) or {}
     params_text = snap.read_bytes(layout.PARAMS)
     recipe: dict[str, Any] = {}
+    params: dict[str, Any] = {}
     if params_text is not None:
         import yaml
 
         raw = yaml.safe_load(params_text) or {}
-        recipe = {k: raw.get(k) for k in ("teacher", "student") if k in raw}
-        if isinstance(raw.get("loop"), dict):
-            recipe.update({f"loop.{k}": raw["loop"].get(k) for k in ("select", "k", "init")})
+        params = flatten(raw)
+        recipe = {k: params[k] for k in RECIPE_KEYS if k in params}
         teacher = (raw.get("teachers") or {}).get(raw.get("teacher")) or {}
         recipe.update({f"sampling.{k}": str(teacher[k]) for k in ("temperature", "top_p") if k in teacher})
     run = Run(label=snap.label, task=info.get("task"), labels=info.get("labels"), recipe=recipe)
+    run.params = {**params, **recipe}
+    run.final = snap.json(layout.FINAL_METRICS)
     its = snap.iterations()
     for i in its:
         dataset = snap.records(layout.dataset(i))
@@ -109,8 +141,9 @@ def collect(snap: Snapshot, samples: int = SAMPLES) -> Run:
             run.reasons[i] = dict(sorted(Counter(r.reason for r in rejects).items()))
         # annotate@i's drops (unsure labels, gates) beside filter@i's, told apart by a prefix
         pool_rejects = Counter(f"pool {r.reason}" for r in snap.rows(layout.annotate_rejects(i), RejectRow))
-        if pool_rejects:
-            run.reasons[i] = dict(sorted((run.reasons.get(i, {}) | pool_rejects).items()))
+        capped = Counter(r.reason for r in snap.rows(layout.merge_rejects(i), RejectRow))
+        if pool_rejects or capped:
+            run.reasons[i] = dict(sorted((run.reasons.get(i, {}) | pool_rejects | capped).items()))
         run.table.append(row)
         if run.labels is not None:
             counts = Counter(r.output for r in dataset)
@@ -178,8 +211,10 @@ def _charts(runs: list[Run]) -> list[str]:
     every_label = sorted({x for run in runs for b in run.balance.values() for x in b})
     for run in runs:
         suffix = f" · {run.label}" if len(runs) > 1 else ""
+        # A run that made no calls (loop.augment: none) and rejected nothing draws neither chart.
         rounds = sorted(run.reasons)
-        if rounds:
+        by = {r["iteration"]: r for r in run.table}
+        if any(run.reasons.values()):
             out.append(
                 _stacked(
                     f"rejects-{run.label}",
@@ -189,7 +224,7 @@ def _charts(runs: list[Run]) -> list[str]:
                     "candidates",
                 )
             )
-            by = {r["iteration"]: r for r in run.table}
+        if any(by[i].get("calls") for i in rounds):
             out.append(
                 bar_chart(
                     f"tokens-{run.label}",
@@ -271,17 +306,12 @@ def html(runs: list[Run]) -> str:
         f"<h1>{escape(title)}</h1>",
         '<p class="muted">Per iteration: the student trained on that iteration\'s dataset; per round: the '
         "teacher calls and gates that built the next one.</p>",
+        "<h2>Final dataset</h2>",
+        _table(*_final_table(runs), left=99),
         "<h2>Runs</h2>",
         _table(
-            ["run", "task", *sorted({k for run in runs for k in run.recipe})],
-            [
-                [
-                    run.label,
-                    run.task,
-                    *(run.recipe.get(k) for k in sorted({k for r in runs for k in r.recipe})),
-                ]
-                for run in runs
-            ],
+            ["run", "task", *differing(runs)],
+            [[run.label, run.task, *(run.params.get(k) for k in differing(runs))] for run in runs],
             left=99,
         ),
         "<h2>Charts</h2>",
@@ -317,6 +347,31 @@ def html(runs: list[Run]) -> str:
     return "\n".join(parts) + "\n"
 
 
+FINAL_HEADERS = ["run", "iteration", "chosen by", "why", "rows", "dev", "test", "test at it. 0", "student"]
+
+
+def _final_table(runs: list[Run]) -> tuple[list[str], list[list[Any]]]:
+    """One row per run: the shipped iteration (metrics/final.json), or a dash where none was chosen."""
+    rows = []
+    for run in runs:
+        f = run.final or {}
+        first = run.table[0].get("test_accuracy") if run.table else None
+        rows.append(
+            [
+                run.label,
+                f.get("iteration"),
+                f.get("chosen_by"),
+                f.get("reason", "no final stage in this run"),
+                f.get("dataset_size"),
+                f.get("dev_accuracy"),
+                f.get("test_accuracy"),
+                first,
+                f.get("student"),
+            ]
+        )
+    return FINAL_HEADERS, rows
+
+
 def _md_table(headers: list[str], rows: list[list[Any]]) -> list[str]:
     cell = lambda v: _fmt(v).replace("|", "\\|")  # noqa: E731
     return [
@@ -328,10 +383,12 @@ def _md_table(headers: list[str], rows: list[list[Any]]) -> list[str]:
 
 def markdown(runs: list[Run]) -> str:
     """The same numbers as the page, as tables (charts become their tables), for a pull request."""
-    out = ["# seedforge report: " + ", ".join(run.label for run in runs), ""]
-    keys = sorted({k for run in runs for k in run.recipe})
+    out = ["# seedforge report: " + ", ".join(run.label for run in runs), "", "## Final dataset", ""]
+    out += _md_table(*_final_table(runs))
+    keys = differing(runs)
+    out += ["", "## Runs", ""]
     out += _md_table(
-        ["run", "task", *keys], [[run.label, run.task, *(run.recipe.get(k) for k in keys)] for run in runs]
+        ["run", "task", *keys], [[run.label, run.task, *(run.params.get(k) for k in keys)] for run in runs]
     )
     cols = _columns(runs)
     for run in runs:

@@ -179,7 +179,11 @@ def _seed(snap: Snapshot, rec: Record, records: dict[str, Record], present: list
 
 def _rejected(snap: Snapshot, query: str) -> dict[str, Any] | None:
     for i in reversed(snap.iterations()):
-        for stage, path in (("filter", layout.rejects(i)), ("annotate", layout.annotate_rejects(i))):
+        for stage, path in (
+            ("filter", layout.rejects(i)),
+            ("annotate", layout.annotate_rejects(i)),
+            ("merge", layout.merge_rejects(i)),
+        ):
             rows = snap.rows(path, RejectRow)
             found = _match([r.id for r in rows if r.id], query)
             if found:
@@ -211,6 +215,15 @@ def _held_out(snap: Snapshot, query: str) -> dict[str, Any] | None:
     return None
 
 
+def _final(snap: Snapshot, rid: str) -> dict[str, Any]:
+    """Whether the shipped dataset (stage final) holds the row, and which iteration it is."""
+    chosen = snap.json(layout.FINAL_METRICS)
+    if not chosen or not snap.exists(layout.FINAL_DATASET):
+        return {}
+    ids = {r.id for r in snap.records(layout.FINAL_DATASET)}
+    return {"final": {"iteration": chosen.get("iteration"), "in_final": rid in ids}}
+
+
 def chain(snap: Snapshot, query: str) -> dict[str, Any]:
     """The provenance of the example `query` names (an id or a unique prefix of at least 6 digits)."""
     records, present = _dataset_records(snap)
@@ -219,10 +232,12 @@ def chain(snap: Snapshot, query: str) -> dict[str, Any]:
     if found is not None:
         rec = records.get(found) or seeds[found]
         if rec.origin == "seed":
-            return _seed(snap, rec, records, present.get(found, []))
-        if rec.origin == "annotated":
-            return _annotated(snap, rec, present.get(found, []), seeds)
-        return _generated(snap, rec, present.get(found, []), seeds)
+            out = _seed(snap, rec, records, present.get(found, []))
+        elif rec.origin == "annotated":
+            out = _annotated(snap, rec, present.get(found, []), seeds)
+        else:
+            out = _generated(snap, rec, present.get(found, []), seeds)
+        return out | _final(snap, found)
     for other in (_rejected(snap, query), _held_out(snap, query), _instruction(snap, query)):
         if other is not None:
             return other
@@ -368,6 +383,9 @@ def render(c: dict[str, Any]) -> str:
         f"  input:  {_clip(ex['input'])}",
         f"  output: {_clip(ex['output'])}",
     ]
+    if c.get("final"):
+        where = "in" if c["final"]["in_final"] else "not in"
+        head.append(f"  final:  {where} the final dataset (iteration {c['final']['iteration']})")
     if kind in ("test", "dev"):
         return "\n".join(head + _verdicts(c["history"]))
     if kind == "seed":

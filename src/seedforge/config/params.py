@@ -133,6 +133,9 @@ class Loop(Strict):
     shots: int = Field(default=0, ge=0)  # same-label seed examples a template may show (`shots`)
     show_prediction: bool = True  # the teacher sees the student's wrong answer in the prompt
     init: Literal["base", "previous"] = "base"  # each retrain starts from the base model or i-1
+    # No round may push a label past this share of the dataset (merge@i, seedforge.loop.balance):
+    # auto is 1.5 / number of labels; null turns the cap off. Tasks without labels ignore it.
+    max_label_share: Annotated[float, Field(gt=0, le=1)] | Literal["auto"] | None = "auto"
 
     @model_validator(mode="after")
     def _consistent(self) -> Loop:

@@ -25,7 +25,17 @@ COLUMNS = [
 ]
 # Reject reasons are "<family>:<detail>" (parse:missing_field:label, leak:test:ngram, ...): one
 # column per family keeps the table's shape fixed whatever details a run produced.
-REJECT_FAMILIES = ["call", "parse", "invalid", "duplicate", "near_duplicate", "leak", "label", "other"]
+REJECT_FAMILIES = [
+    "call",
+    "parse",
+    "invalid",
+    "duplicate",
+    "near_duplicate",
+    "leak",
+    "label",
+    "balance",
+    "other",
+]
 COLUMNS += [f"rejected_{family}" for family in REJECT_FAMILIES]
 
 
@@ -42,7 +52,8 @@ def by_family(rejected_by_reason: dict[str, int]) -> dict[str, int]:
 
 
 def rows(iterations: Sequence[int], metrics_dir: Path) -> list[dict[str, Any]]:
-    """One row per iteration from metrics/{train,evaluate,filter}/<i>.json (filter: none for the last)."""
+    """One row per iteration from metrics/{train,evaluate,filter,merge}/<i>.json (the last
+    iteration has no round: no filter or merge). merge@i's balance drops add to filter@i's."""
     out = []
     for i in iterations:
         row: dict[str, Any] = {"iteration": i}
@@ -53,6 +64,12 @@ def rows(iterations: Sequence[int], metrics_dir: Path) -> list[dict[str, Any]]:
                 row.update({k: v for k, v in metrics.items() if k in COLUMNS})
                 if "rejected_by_reason" in metrics:
                     row.update(by_family(metrics["rejected_by_reason"]))
+        merge = metrics_dir / "merge" / f"{i}.json"
+        if merge.exists() and "rejected" in row:
+            metrics = read_json(merge)
+            row["rejected"] += metrics["rejected"]
+            for key, n in by_family(metrics["rejected_by_reason"]).items():
+                row[key] = row.get(key, 0) + n
         out.append(row)
     return out
 

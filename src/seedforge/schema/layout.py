@@ -13,7 +13,9 @@ same paths out for the stages; `tests/test_layout.py` checks that the two agree.
     data/iterations/<i>/rejects.jsonl       everything dropped, with its reason (RejectRow)
     data/iterations/<i>/annotated.jsonl     pool inputs labelled by annotate@i (records, origin annotated)
     data/iterations/<i>/annotate_rejects.jsonl  pool rows dropped: unsure labels and gate drops (RejectRow)
+    data/iterations/<i>/merge_rejects.jsonl rows over the label-share cap, turned away by merge@i (RejectRow)
     metrics/<step>/<i>.json                 per-iteration metrics of each step (STEPS)
+    data/final/dataset.jsonl, metrics/final.json  the dataset of the best iteration on dev (final)
 
 The instruction pipeline (instruct/dvc.yaml) keeps one file per operator (InstructionRow):
 
@@ -33,10 +35,21 @@ ITERATIONS = "data/iterations"
 METRICS = "metrics"
 REPORTS = "reports"
 SUMMARY = f"{REPORTS}/summary.json"
+STUDENTS = "models/student"  # models/student/<i>: iteration i's student
+FINAL_DATASET = "data/final/dataset.jsonl"  # the chosen iteration's dataset (stage final)
+FINAL_METRICS = "metrics/final.json"  # which iteration, why, its dev and test scores
 TABLE = f"{REPORTS}/iterations.csv"
 
 IterationFile = Literal[
-    "dataset", "predictions", "selected", "calls", "kept", "rejects", "annotated", "annotate_rejects"
+    "dataset",
+    "predictions",
+    "selected",
+    "calls",
+    "kept",
+    "rejects",
+    "annotated",
+    "annotate_rejects",
+    "merge_rejects",
 ]
 ITERATION_FILES: tuple[IterationFile, ...] = (
     "dataset",
@@ -47,9 +60,10 @@ ITERATION_FILES: tuple[IterationFile, ...] = (
     "rejects",
     "annotated",
     "annotate_rejects",
+    "merge_rejects",
 )
 SPLITS = ("seed", "test", "dev")
-STEPS = ("train", "evaluate", "select", "generate", "filter", "annotate")
+STEPS = ("train", "evaluate", "select", "generate", "filter", "annotate", "merge")
 
 
 def iteration_file(i: int, name: IterationFile) -> str:
@@ -91,6 +105,10 @@ def annotated(i: int) -> str:
 
 def annotate_rejects(i: int) -> str:
     return iteration_file(i, "annotate_rejects")
+
+
+def merge_rejects(i: int) -> str:
+    return iteration_file(i, "merge_rejects")
 
 
 # Files renamed since a revision a user may still diff or audit: new name -> old name.

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from seedforge.io import dumps, read_rows, write_jsonl
 
@@ -35,12 +35,28 @@ def record_id(task: str, input: str, output: str) -> str:
 
 
 class TeacherRef(BaseModel):
-    """Which teacher wrote a record: the profile name from params and the model it ran."""
+    """Which teacher wrote a record: the profile name from params, the model it ran and, for local
+    weights, the sha256 of the model file and of the LoRA adapter applied on it.
+
+    The hashes let an audit tell which tuned adapter wrote a row (two runs of teacher_finetune
+    give adapters with the same file name). Rows written before they existed, and teachers
+    without local weights (an API model), have none: absent fields are left out of the row.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     profile: str
     backend: str
     model: str
+    model_sha256: str | None = None
+    lora_sha256: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_absent_hashes(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        row = handler(self)
+        for key in ("model_sha256", "lora_sha256"):
+            if row.get(key) is None:
+                row.pop(key, None)
+        return row
 
 
 class TemplateRef(BaseModel):

@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from seedforge.io import dumps
+from seedforge.schema.records import TeacherRef
 
 
 class Options(BaseModel):
@@ -168,6 +169,14 @@ class Teacher:
     def fingerprint(self) -> str:
         """Identifies the exact model behind `model_id` for the call cache, without loading it."""
         raise NotImplementedError
+
+    def weights(self) -> dict[str, str]:
+        """sha256 of the weight files it runs (`model_sha256`, `lora_sha256`); none for an API model."""
+        return {}
+
+    def ref(self) -> TeacherRef:
+        """What a call row and a record name as their teacher."""
+        return TeacherRef(profile=self.profile, backend=self.backend, model=self.model_id, **self.weights())
 
     def endpoints(self) -> list[str]:
         """Where calls can go; the runner spreads calls over them and skips unhealthy ones."""

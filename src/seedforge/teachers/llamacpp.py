@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from seedforge.errors import SeedforgeError, first_line
+from seedforge.io import file_sha256
 from seedforge.teachers.base import Generation, Options, Request, Teacher
 from seedforge.teachers.registry import register
 from seedforge.weights import gguf_path
@@ -97,7 +98,18 @@ class LlamaCppBackend(Teacher):
 
     def _lora_sha256(self) -> str:
         # Adapters are megabytes: hash all of it, so calls made with another tuning never match.
-        return hashlib.sha256(self._lora_path().read_bytes()).hexdigest()
+        return file_sha256(self._lora_path())
+
+    def weights(self) -> dict[str, str]:
+        """The whole files' sha256 (a hub file once fetched), so a row names the exact weights."""
+        out = {"model_sha256": file_sha256(self.model_path())}
+        if self.params.lora:
+            out["lora_sha256"] = self._lora_sha256()
+        return out
+
+    def model_ref(self) -> str:
+        """The model a record names: the GGUF's file name, plus the adapter's hash when tuned."""
+        return self.model_id + (f"+lora:{self._lora_sha256()[:16]}" if self.params.lora else "")
 
     def _local_path(self) -> Path:
         try:
@@ -126,10 +138,6 @@ class LlamaCppBackend(Teacher):
                 f"{p.hub.repo_id} {p.hub.filename}`, or set teachers.{self.profile}.model to a "
                 "local .gguf path"
             ) from None
-
-    def model_ref(self) -> str:
-        """The model a record names: the GGUF's file name, plus the adapter's hash when tuned."""
-        return self.model_id + (f"+lora:{self._lora_sha256()[:16]}" if self.params.lora else "")
 
     def score(self, prefix: str, items: Sequence[str], options: Sequence[str]) -> list[list[float]]:
         """log P(option | prefix + item) for every item and option, summed over the option's tokens.

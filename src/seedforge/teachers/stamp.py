@@ -11,8 +11,9 @@ from seedforge.teachers.base import Teacher
 
 
 def teacher_ref(teacher: Teacher) -> TeacherRef:
-    """The profile, backend and model id of the teacher that answered."""
-    return TeacherRef(profile=teacher.profile, backend=teacher.backend, model=teacher.model_id)
+    """The profile, backend and model id of the teacher that answered, with the sha256 of its
+    weights (model file, LoRA adapter) where it has local ones."""
+    return teacher.ref()
 
 
 def call_sampling(teacher: Teacher, seed: int, sample: int) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from seedforge.testing.project import REPO
 # Bottom first. A unit is a subpackage or a top-level module of seedforge.
 LAYERS = [
     "errors",
+    "reproducible",
     "io",
     "weights",
     "schema",

@@ -48,6 +48,9 @@ __all__ = [
 ]
 
 
+TRAIN_THREADS = 2  # the 2-core machines the defaults were measured on
+
+
 @dataclass(frozen=True)
 class FitConfig:
     """How to train: the optimiser, schedule and data order. Same config + seed, same weights."""
@@ -64,7 +67,9 @@ class FitConfig:
     weight_decay: float = 0.0
     max_grad_norm: float = 0.0  # 0: no clipping
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    threads: int | None = None  # CPU threads while training (None: torch's default)
+    # CPU threads while training: fixed, not the machine's core count, since a reduction split
+    # over more threads sums in another order and the weights would differ by machine.
+    threads: int = TRAIN_THREADS
 
 
 def pick_device(setting: str) -> str:
@@ -143,8 +148,11 @@ def fit(
     device = pick_device(config.device)
     per_device = max(1, min(config.batch_size, len(items)) // world_size())
     previous_threads = torch.get_num_threads()
-    if config.threads:
-        torch.set_num_threads(config.threads)
+    previous_deterministic = torch.are_deterministic_algorithms_enabled()
+    torch.set_num_threads(config.threads)
+    # Deterministic kernels where torch has them; warn_only: an op without one still runs (and
+    # says so) rather than failing a run on hardware we did not test.
+    torch.use_deterministic_algorithms(True, warn_only=True)
     try:
         with tempfile.TemporaryDirectory() as scratch:  # Trainer wants a folder; it writes nothing
             args = TrainingArguments(
@@ -180,6 +188,7 @@ def fit(
             losses = list(trainer.step_losses)
     finally:
         torch.set_num_threads(previous_threads)  # thread count is process-global state
+        torch.use_deterministic_algorithms(previous_deterministic)
         model.eval()
     return losses
 

@@ -8,7 +8,6 @@ functions so that stage modules can import this module cheaply.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,11 +162,13 @@ def train_completions(
 def _train_threads(config: TinyConfig) -> int:
     # Matrices of a 64-wide model are too small to split across cores: measured on
     # the 2-core box, 2 threads ran 3-40x slower per step than 1 (OpenMP sync and
-    # spinning, worst when another process also wants the CPU). Only models wide
-    # enough to amortise that get all cores.
+    # spinning, worst when another process also wants the CPU). Wider models get the
+    # fixed training count, never the machine's core count: the bytes must not depend on it.
     if config.hidden_size < 256:
         return 1
-    return max(1, os.cpu_count() or 1)
+    from seedforge.training.finetune import TRAIN_THREADS
+
+    return TRAIN_THREADS
 
 
 def chat_prompt(tokenizer: PreTrainedTokenizerFast, user_message: str) -> str:
