@@ -15,10 +15,13 @@ from seedforge.testing.project import clone_run, dvc, stages_done
 
 pytestmark = pytest.mark.slow
 
-# annotate@i runs in every round (without data.pool it writes empty files and loads no model).
-UPSTREAM = {"prepare", "tiny_teacher", "teacher_finetune", "train", "evaluate@0", "select@0", "annotate@0"}
+# annotate@i runs in every round (without data.pool it writes empty files and loads no model). It
+# depends on the loop's teacher as filter@i does (the label check's `teacher` reference asks it), so a
+# teacher experiment reruns annotate@0 too.
+UPSTREAM = {"prepare", "tiny_teacher", "teacher_finetune", "train", "evaluate@0", "select@0"}
 DOWNSTREAM = {
     "teacher",  # resolves the chosen profile (seconds); its output is unchanged for tiny_cool
+    "annotate@0",
     "generate@0",
     "filter@0",
     "merge@0",

@@ -237,12 +237,16 @@ def build(ctx: Context) -> Gate | None:
         name = task.name if task is not None else "instruction"
         raise SeedforgeError(f"gates.label.reference: {ref}: the {name} task has no labels to check")
     knn = LabelCheck(ctx.seed, ctx.encoder, label.k)
+    # Only the references in use are built: under knn the student folder is never read.
+    wants = {ref} if ref != "consensus" else {"student", "teacher"}
     by_student = (
-        StudentLabelCheck(ctx.student, task, ctx.settings.device) if ctx.student is not None else None
+        StudentLabelCheck(ctx.student, task, ctx.settings.device)
+        if "student" in wants and ctx.student is not None
+        else None
     )
     by_teacher = (
         TeacherLabelCheck(ctx.teacher, task, ctx.seed, label.shots, label.threshold, ctx.rng_seed)
-        if ctx.teacher is not None
+        if "teacher" in wants and ctx.teacher is not None
         else None
     )
     if ref == "knn":

@@ -128,6 +128,7 @@ def draw(logprobs: Sequence[float], temperature: float, rng: random.Random) -> i
     (first on ties). Low temperatures sharpen: at 0.1, a label with 60% of the mass against one
     with 40% is drawn 98% of the time.
 
+    >>> import math
     >>> draw([math.log(0.4), math.log(0.6)], 0.0, random.Random(0))
     1
     >>> rng = random.Random(0)
