@@ -8,9 +8,9 @@ subpackage must be placed there.
 from __future__ import annotations
 
 import ast
-from collections import defaultdict
 from pathlib import Path
 
+from seedforge.testing import stage_deps
 from seedforge.testing.layout_map import LAYERS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -29,20 +29,13 @@ def unit(module: str) -> str:
 
 
 def imports() -> dict[str, set[str]]:
-    """Module -> the seedforge modules it imports (a `from seedforge.x import y` of a submodule
-    counts as an import of the submodule)."""
-    modules = {module_name(p): p for p in SRC.rglob("*.py")}
-    graph: dict[str, set[str]] = defaultdict(set)
-    for name, path in modules.items():
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                if node.module.split(".")[0] != "seedforge":
-                    continue
-                for alias in node.names:
-                    sub = f"{node.module}.{alias.name}"
-                    graph[name].add(sub if sub in modules else node.module)
-            elif isinstance(node, ast.Import):
-                graph[name].update(a.name for a in node.names if a.name.split(".")[0] == "seedforge")
+    """Module -> the seedforge modules it imports, found as the stage deps find them
+    (`seedforge.testing.stage_deps.imports_of`: any depth, parent packages included)."""
+    graph = {}
+    for path in SRC.rglob("*.py"):
+        name = module_name(path)
+        found = stage_deps.imports_of(path)
+        graph[name] = {m for m in found if m != name and stage_deps.module_file(m) is not None}
     return graph
 
 

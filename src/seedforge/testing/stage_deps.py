@@ -33,7 +33,7 @@ def module_file(module: str, root: Path = REPO) -> Path | None:
 
 
 @cache
-def _imports(path: Path) -> frozenset[str]:
+def imports_of(path: Path) -> frozenset[str]:
     """The seedforge modules a file imports, anywhere in it (a submodule named by `from` counts)."""
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -53,7 +53,7 @@ def _imports(path: Path) -> frozenset[str]:
 def reached(script: Path, root: Path = REPO) -> set[str]:
     """Every seedforge module that running `script` may import."""
     seen: set[str] = set()
-    todo = list(_imports(script))
+    todo = list(imports_of(script))
     while todo:
         name = todo.pop()
         if name in seen:
@@ -62,7 +62,7 @@ def reached(script: Path, root: Path = REPO) -> set[str]:
         if path is None:
             continue  # a name imported from a module, not a module
         seen.add(name)
-        todo.extend(_imports(path))
+        todo.extend(imports_of(path))
     return seen
 
 
