@@ -135,6 +135,19 @@ def run_seed(name: str, rs: int, args: argparse.Namespace, params, encoder, teac
         verdicts["student"] = StudentLabelCheck(Path(tmp) / "s", task, "cpu").filter_batch(candidates)
         log(f"student {time.monotonic() - t:.0f}s")
 
+    for ref in ("knn", "student"):
+        out[ref] = score([not v.keep for v in verdicts[ref]], planted)
+    if teacher is None:  # --no-teacher: the two cheap references and their agreement
+        both = ConsensusLabelCheck([Recorded(verdicts[k]) for k in ("knn", "student")])
+        out["consensus(knn+student)"] = score([not v.keep for v in both.filter_batch(candidates)], planted)
+        log(" ".join(f"{k}: P {v['precision']:.2f} R {v['recall']:.2f}" for k, v in out.items()))
+        return {
+            "dataset": name,
+            "seed": rs,
+            "seed_rows": len(seed),
+            "candidates": len(candidates),
+            "scores": out,
+        }
     t = time.monotonic()
     gate = TeacherLabelCheck(teacher, task, seed, params.gates.label.shots, 0.0, rs)
     probs = gate.probabilities(candidates)
@@ -149,8 +162,6 @@ def run_seed(name: str, rs: int, args: argparse.Namespace, params, encoder, teac
                 Verdict(scores={"label_teacher": o}) if not rej else Verdict("label:teacher", answer=t_)
                 for rej, o, t_ in zip(rejected, own, top, strict=True)
             ]
-    for ref in ("knn", "student"):
-        out[ref] = score([not v.keep for v in verdicts[ref]], planted)
     consensus = ConsensusLabelCheck([Recorded(verdicts[k]) for k in ("knn", "student", "teacher")])
     out["consensus"] = score([not v.keep for v in consensus.filter_batch(candidates)], planted)
     # consensus without the student (what annotate@i and a run without --student get)
@@ -205,11 +216,12 @@ def main() -> None:
     p.add_argument("--n", type=int, default=200, help="candidates per seed, half planted")
     p.add_argument("--teacher", default="smollm2", help="a llamacpp profile in params.yaml")
     p.add_argument("--thresholds", type=float, nargs="+", default=[0.0, 0.5, 0.6, 0.7, 0.8, 0.9])
+    p.add_argument("--no-teacher", action="store_true", help="knn and student only (minutes, not hours)")
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args()
     params = load_params(ROOT / "params.yaml")
     encoder = Encoder(params.gates.model, ROOT / ".seedforge/cache/embeddings", "cpu")
-    teacher = make_teacher(args.teacher, params.teachers[args.teacher])
+    teacher = None if args.no_teacher else make_teacher(args.teacher, params.teachers[args.teacher])
     runs: list[dict] = []
     for name in args.datasets:
         for rs in args.seeds:

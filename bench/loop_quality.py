@@ -10,7 +10,7 @@ evaluate@0) between the arms of one seed: the runs are ordered seed by seed for 
 Arms (params set on top of the checkout's recipe; the rest is the default recipe):
 
   none             loop.augment: none (the seed set alone, every iteration)
-  uniform          loop.augment: uniform (the same teacher, spread over random seed examples)
+  random           loop.augment: random (the same teacher and budget, over random seed examples)
   default          the recipe as it is
   annotate         the default plus data.pool = the rest of train (DAFTT annotation)
   label_off        the default with gates.label.enabled: false
@@ -22,7 +22,7 @@ the same rule) as mean ± sd over seeds, and every iteration's test accuracy. Re
 to --out after every run, and a rerun with the same --out skips the (arm, seed) pairs it holds.
 
     OMP_NUM_THREADS=1 nice python bench/loop_quality.py --dataset snips --seeds 0 1 2 \\
-        --arms none label_default uniform --iterations 1 --teacher smollm2 \\
+        --arms none default random label_off --iterations 1 --teacher smollm2 \\
         --out bench/results/loop_quality_snips.json
 """
 
@@ -52,7 +52,7 @@ SHARED = ROOT.parent / "shared" / "data"
 REFERENCES = ("knn", "student", "teacher", "consensus")
 ARMS: dict[str, dict[str, Any]] = {
     "none": {"loop.augment": "none"},
-    "uniform": {"loop.augment": "uniform"},
+    "random": {"loop.augment": "random"},
     "default": {},
     "annotate": {"data.pool": "POOL"},  # filled in per seed
     "label_off": {"gates.label.enabled": False},

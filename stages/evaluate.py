@@ -32,10 +32,18 @@ def main() -> None:
     if params.loop.select == "wrong_any":
         splits["generated"] = [r for r in read_records(args.dataset) if r.origin != "seed"]
     # One predict call: the model is loaded once for all splits.
-    predictions = iter(student.predict(args.model, [r.input for rs in splits.values() for r in rs]))
+    every = [r for rs in splits.values() for r in rs]
+    inputs = [r.input for r in every]
+    if hasattr(student, "probabilities"):  # a classifier: the gold label's probability too
+        labels, probs = student.probabilities(args.model, inputs)
+        said, gold = evaluate.read_probabilities(labels, probs, [r.output for r in every])
+    else:
+        said, gold = student.predict(args.model, inputs), [None] * len(every)
+    predictions, confidences = iter(said), iter(gold)
     rows = []
     for split, records in splits.items():
-        rows.extend(evaluate.score(task, split, records, [next(predictions) for _ in records]))
+        said_here = [next(predictions) for _ in records]
+        rows.extend(evaluate.score(task, split, records, said_here, [next(confidences) for _ in records]))
     write_rows(args.out, sorted(rows, key=lambda r: (r.split, r.id)))
     m = evaluate.metrics(args.iteration, rows)
     write_json(args.metrics, m)

@@ -62,3 +62,21 @@ def test_budget_caps_a_targeted_selection_and_none_selects_nothing() -> None:
 def test_unknown_mode_names_the_key() -> None:
     with pytest.raises(SeedforgeError, match=r"loop\.select"):
         select(PREDICTIONS, "mistakes")  # type: ignore[arg-type]
+
+
+def test_hardest_takes_the_wrong_then_the_least_confident_up_to_the_budget() -> None:
+    # A student that fits its seed set leaves `wrong` empty; hardest still finds its weakest rows.
+    fitted = [
+        prediction(f"s{i:02}", "seed", f"x{i}", True).model_copy(update={"confidence": 1 - i / 100})
+        for i in range(20)
+    ]
+    assert select(fitted, "wrong")[0] == []
+    chosen, counts = select(fitted, "hardest", budget=3)
+    assert ids(chosen) == ["s17", "s18", "s19"] and counts == {"pool": 20, "targeted": 3, "selected": 3}
+    # wrong rows come first whatever their confidence; a share of the pool is a count
+    mixed = [*fitted, prediction("s99", "seed", "w", False).model_copy(update={"confidence": 0.99})]
+    assert ids(select(mixed, "hardest", budget=0.15)[0]) == ["s18", "s19", "s99"]
+    # the random baseline at the same budget draws as many from the whole seed set
+    assert select(fitted, "hardest", "random", budget=3)[1]["selected"] == 3
+    with pytest.raises(SeedforgeError, match=r"loop\.budget"):
+        select(fitted, "hardest")

@@ -122,13 +122,16 @@ class Loop(Strict):
     iterations: list[int] = [0, 1]  # train and evaluate at each
     rounds: list[Round] = [Round(i=0, next=1)]  # augment iteration i into next
     # Which examples to augment: the seed examples the student got wrong (LLM2LLM), every seed
-    # example, or every wrong example including generated ones (the paper's ablation).
-    select: Literal["wrong", "all", "wrong_any"] = "wrong"
+    # example, every wrong example including generated ones (the paper's ablation), or the
+    # `budget` seed examples it is least sure of, wrong ones first (seedforge.loop.select).
+    select: Literal["wrong", "all", "wrong_any", "hardest"] = "wrong"
     # targeted: augment the selection above; random: the same number of examples drawn at random
     # (seeded) from the same pool; none: no augmentation (every round keeps the seed set).
     # (`uniform` is the old spelling of `random`.)
     augment: Literal["targeted", "random", "none"] = "targeted"
-    budget: int | None = Field(default=None, gt=0)  # at most this many per round (random: exactly)
+    # At most this many per round (random: exactly; hardest: this many); a number below 1 is a
+    # share of the seed set (0.1: a tenth of it, rounded, at least 1).
+    budget: Annotated[int, Field(gt=0)] | Annotated[float, Field(gt=0, lt=1)] | None = None
     k: int = Field(default=4, gt=0)  # new examples asked for per selected example
     shots: int = Field(default=0, ge=0)  # same-label seed examples a template may show (`shots`)
     show_prediction: bool = True  # the teacher sees the student's wrong answer in the prompt
@@ -139,6 +142,8 @@ class Loop(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Loop:
+        if self.select == "hardest" and self.budget is None:
+            raise ValueError("select: hardest needs loop.budget (a count, or a share of the seed set)")
         n = len(self.iterations) - 1
         if self.iterations != list(range(n + 1)) or n < 0:
             raise ValueError(f"iterations must be [0, 1, ..., N], got {self.iterations}")

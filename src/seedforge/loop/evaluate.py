@@ -15,9 +15,11 @@ def score(
     split: str,
     records: Sequence[Record],
     predictions: Sequence[str],
+    confidences: Sequence[float | None] | None = None,
 ) -> list[PredictionRow]:
     """One row per example: gold output, the raw prediction, the answer extracted from it, its
-    score in [0, 1] and whether that reaches the task's threshold.
+    score in [0, 1], whether that reaches the task's threshold, and the student's probability of
+    the gold answer where it has one.
 
     >>> from seedforge.tasks import get_task
     >>> r = Record.seed("math", "2+2?", "2+2=4 #### 4")
@@ -26,7 +28,8 @@ def score(
     ('4', 1.0, True)
     """
     rows = []
-    for record, prediction in zip(records, predictions, strict=True):
+    confidences = [None] * len(records) if confidences is None else confidences
+    for record, prediction, confidence in zip(records, predictions, confidences, strict=True):
         value = task.score(prediction, record.output)
         rows.append(
             PredictionRow(
@@ -38,9 +41,25 @@ def score(
                 answer=task.answer(prediction),
                 score=value,
                 correct=value >= task.threshold,
+                confidence=confidence,
             )
         )
     return rows
+
+
+def read_probabilities(
+    labels: Sequence[str], probs: Sequence[Sequence[float]], golds: Sequence[str]
+) -> tuple[list[str], list[float | None]]:
+    """A classifier's predictions (its argmax, the first on ties, as `predict` picks) and each
+    gold label's probability, rounded to 4 places so float noise does not churn dvc.lock.
+
+    >>> read_probabilities(["neg", "pos"], [[0.25, 0.75], [0.5, 0.5]], ["neg", "other"])
+    (['pos', 'neg'], [0.25, 0.0])
+    """
+    index = {label: i for i, label in enumerate(labels)}
+    predictions = [labels[max(range(len(labels)), key=p.__getitem__)] for p in probs]
+    gold = [round(p[index[g]], 4) if g in index else 0.0 for p, g in zip(probs, golds, strict=True)]
+    return predictions, gold
 
 
 def accuracy(rows: Sequence[PredictionRow]) -> float | None:

@@ -41,6 +41,9 @@ class PredictionRow(Row):
     answer: str | None  # the answer extracted from it (None: nothing extractable)
     score: float  # the task's score in [0, 1] (exact tasks: 0 or 1; free-form: overlap)
     correct: bool  # score reaches the task's threshold
+    # The student's probability of the gold answer (classifier students; None where a student
+    # only writes text). loop.select: hardest ranks the right answers by it.
+    confidence: float | None = None
 
 
 class SelectionRow(Row):
