@@ -27,9 +27,11 @@ from seedforge.teachers.dialects import (
     ask,
     client_for,
     dialects_path,
+    logprobs_path,
     options_key,
     preferred,
     probe_dialects,
+    probe_logprobs,
     read_cache,
     text_of,
     write_cache,
@@ -212,36 +214,28 @@ def check_http(name: str, teacher: Any, params: Any, root: Path) -> Report:
             "structured", "ok" if not best else "info", "off" + (f" ({best} would work)" if best else ""), tip
         )
 
-    # 4. logprobs
-    client = client_for(teacher, endpoint)
+    # 4. logprobs: the probe `logprobs: auto` makes, with as many alternatives as the judge asks for
     try:
-        out = ask(
-            teacher,
-            client,
-            Request.user("Say yes.", seed=0),
-            None,
-            max_tokens=4,
-            logprobs=True,
-            top_logprobs=2,
-        )
-        content = getattr(out.choices[0], "logprobs", None)
-        entries = getattr(content, "content", None) or getattr(content, "top_logprobs", None) or []
-        first = entries[0] if entries else None
-        tops = getattr(first, "top_logprobs", None) if first is not None else None
-        if entries and tops:
-            report.add("logprobs", "ok", f"logprobs and top_logprobs returned ({len(tops)} alternatives)")
-        elif entries:
+        found = probe_logprobs(teacher, endpoint)
+    except CallError as e:
+        report.add("logprobs", "warn", f"probe failed: {str(e)[:160]}")
+    else:
+        write_cache(logprobs_path(teacher, root), {**found, "checked": time.time()})
+        status = found["logprobs"]
+        if status == "top":
+            report.add(
+                "logprobs", "ok", f"logprobs and top_logprobs returned ({found['alternatives']} alternatives)"
+            )
+        elif status == "tokens":
             report.add("logprobs", "warn", "logprobs returned, top_logprobs not")
-        else:
+        elif status == "none":
             report.add(
                 "logprobs",
                 "warn",
                 "not returned (a judge or label check scoring by logprobs cannot use this server)",
             )
-    except CallError as e:
-        report.add("logprobs", "warn", f"rejected {str(e).split('rejected the request ', 1)[-1][:160]}")
-    finally:
-        client.close()
+        else:
+            report.add("logprobs", "warn", status[:170])
 
     # 5. context
     longest = len(recipe.longest.prompt())

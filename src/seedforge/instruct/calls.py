@@ -19,6 +19,7 @@ from typing import Any
 from seedforge.config.params import OperatorSampling, Params
 from seedforge.schema.records import TeacherRef
 from seedforge.teachers import Request, Teacher, call_key, make_teacher
+from seedforge.teachers.base import TokenLogprob
 from seedforge.teachers.cache import CallCache
 from seedforge.teachers.prompts import Template
 from seedforge.teachers.runner import Progress, Runner
@@ -32,13 +33,16 @@ class Ask:
     """One call an operator wants made: the rendered prompt and its sampling seed.
 
     `schema` is the JSON schema of the structured answer; it is sent only when the teacher
-    profile has `structured: true`.
+    profile has `structured: true`. `top_logprobs` asks for that many alternatives per answer
+    token (the judge's score distribution); a backend or server that cannot give them answers
+    without, and the answer's `logprobs` stays None.
     """
 
     prompt: str
     seed: int
     sample: int = 0
     schema: dict[str, Any] | None = None
+    top_logprobs: int = 0
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class Answer:
     usage: dict[str, int] = field(default_factory=dict)
     cached: bool = False
     error: dict[str, str] | None = None  # {"cause", "message"} of a call that failed its last attempt
+    logprobs: tuple[TokenLogprob, ...] | None = None  # per answer token, when asked and given
 
 
 def operator_teacher(
@@ -99,7 +104,9 @@ class Asker:
 
     def request(self, ask: Ask) -> Request:
         schema = ask.schema if getattr(self.teacher.params, "structured", False) else None
-        return Request.user(ask.prompt, seed=ask.seed, sample=ask.sample, schema=schema)
+        return Request.user(
+            ask.prompt, seed=ask.seed, sample=ask.sample, schema=schema, top_logprobs=ask.top_logprobs
+        )
 
     def score(self, prompts: Sequence[str], options: Sequence[str]) -> list[tuple[str, list[float]]]:
         """(call key, log P(option | prompt) per option) for each prompt, for a teacher that
@@ -128,7 +135,9 @@ class Asker:
                 answers.append(Answer(key, "", "error", {}, False, o.error))
             else:
                 g = o.generation
-                answers.append(Answer(key, g.text, g.finish_reason, dict(g.usage), o.cached))
+                answers.append(
+                    Answer(key, g.text, g.finish_reason, dict(g.usage), o.cached, logprobs=g.logprobs)
+                )
         log.info(
             "%s: %d calls, %d from the cache, %d requests sent, %d failed",
             self.teacher.profile,

@@ -7,22 +7,37 @@ of each score token 1..10 right after the opening of the JSON answer, and the sc
 probability-weighted mean, as G-Eval does (Liu et al., 2023, arXiv 2303.16634): deterministic,
 never missing, and finer than an integer. The whole distribution stays on the row.
 
-Other teachers write their answer (as JSON through the task schema when the profile is
-`structured`); a missing score, a fraction or one outside 1..10 is then a reject with that
-reason, never a default score: a default would either let junk through or drop good rows without
-saying so.
+An HTTP teacher (backend openai: vLLM, OpenAI, llama.cpp's server) cannot score given
+continuations, but its server can say what else it would have written at each token. So the judge
+asks for the JSON answer with `logprobs: true, top_logprobs: 20`, finds the token where the written
+score starts (the first digit after `score`), and reads the probability of each score token 1..10
+among the alternatives there: the same weighted mean and distribution as above, source
+"top_logprobs" (`score_distribution` says how "1" and "10" are told apart). The profile's
+`logprobs: auto` asks only a server that returns them (found by `seedforge check`, else one probe).
+
+When no distribution can be read (the server gave no logprobs, or the answer wrote no score where
+one could be found), the same answer is read as written: "json" when it is the JSON object the
+task schema asks for (constrained when the profile is `structured`), else "text" parsed from prose.
+A missing score, a fraction or one outside 1..10 is then a reject with that reason, never a default
+score: a default would either let junk through or drop good rows without saying so. The metrics
+count each `score_source`.
 """
 
 from __future__ import annotations
 
+import json
+import math
+import re
 from collections.abc import Sequence
 
-from seedforge.instruct.calls import Ask, Asker
+from seedforge.instruct.calls import Answer, Ask, Asker
 from seedforge.instruct.outcome import Outcome
 from seedforge.instruct.parsing import parse_judgement
-from seedforge.instruct.rows import InstructionRow, Judgement
+from seedforge.instruct.rows import InstructionRow, Judgement, ScoreSource
 from seedforge.loop.annotate import softmax
 from seedforge.loop.generate import call_seed
+from seedforge.teachers.base import TokenLogprob
+from seedforge.teachers.dialects import TOP_LOGPROBS
 from seedforge.teachers.prompts import Template
 
 SCHEMA = {
@@ -51,6 +66,136 @@ def expected_score(logprobs: Sequence[float]) -> tuple[float, dict[str, float]]:
     return round(mean, 4), {str(k): round(p, 6) for k, p in zip(SCORES, probs, strict=True)}
 
 
+# Where a written score starts: the first digit after the word score (or rating), as in the
+# template's `{"score": 7` and in prose like `**Score:** 7`, else a number out of ten ("7/10").
+SCORE_AT = re.compile(
+    r"\b(?:score|rating)\b[\s\"'*:=]{0,8}(?=\d)|(?<![\d.])(?=\d+\s*(?:/\s*10|out of 10))", re.IGNORECASE
+)
+
+
+def score_of_token(token: str) -> tuple[int | None, bool]:
+    """(the score a token writes, whether the token also closes the number), (None, False) for
+    one that writes none. Spaces, quotes and a colon around it are not part of the score.
+
+    >>> score_of_token(" 7"), score_of_token("10"), score_of_token('"1",'), score_of_token(" alt")
+    ((7, False), (10, False), (1, True), (None, False))
+    >>> score_of_token("0"), score_of_token("11")
+    ((None, False), (None, False))
+    """
+    core = token.strip().lstrip("\"':=").lstrip()
+    digits = core[: len(core) - len(core.lstrip("0123456789"))]
+    rest = core[len(digits) :]
+    if not digits or str(int(digits)) != digits or not 1 <= int(digits) <= 10:
+        return None, False
+    return int(digits), bool(rest.strip(" \"'"))
+
+
+def score_start(tokens: Sequence[TokenLogprob]) -> int | None:
+    """The index of the token where the written score starts, None when the answer writes none.
+
+    >>> toks = [TokenLogprob(t, 0.0) for t in ['{"', "score", '":', " 7", ","]]
+    >>> score_start(toks), score_start(toks[:3])
+    (3, None)
+    """
+    text = "".join(t.token for t in tokens)
+    found = SCORE_AT.search(text)
+    if found is None:
+        return None
+    end = 0
+    for i, t in enumerate(tokens):
+        end += len(t.token)
+        if end > found.end():  # this token holds the score's first digit
+            return i
+    return None
+
+
+def score_distribution(tokens: Sequence[TokenLogprob], at: int) -> list[float] | None:
+    """log P(score = k), k = 1..10, from the alternatives at token `at`; None when none is a score.
+
+    Tokens that write the same score (" 7", "7") add up. "1" needs care: a tokenizer that writes 10
+    as one token ("10" among the alternatives, as OpenAI's and Llama 3's do) makes a "1" a 1, and so
+    does a "1" closed in the same token ("1,"). A tokenizer that splits digits (SmolLM2, Gemma,
+    Mistral, Qwen) writes 10 as "1" then "0": when the answer itself went through that "1", the
+    next token's alternatives give P("0" | "1"), and the mass splits into 10 and 1 exactly;
+    otherwise what would have followed is unknown, and the mass is left out (the distribution is
+    over the scores it can tell apart) rather than guessed as 1, which would drag good rows down,
+    or as 10, which would lift bad ones.
+
+    >>> lp = math.log
+    >>> one = TokenLogprob(" 1", lp(0.6), ((" 1", lp(0.6)), (" 9", lp(0.3)), (" ok", lp(0.1))))
+    >>> after = TokenLogprob("0", lp(0.5), (("0", lp(0.5)), (",", lp(0.5))))
+    >>> [round(math.exp(x), 2) for x in score_distribution([one, after], 0)]
+    [0.3, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.3, 0.3]
+    >>> nine = TokenLogprob(" 9", lp(0.3), one.top)
+    >>> [round(math.exp(x), 2) for x in score_distribution([nine], 0)][-2:]
+    [0.3, 0.0]
+    """
+    mass = [0.0] * len(SCORES)
+    bare_one = 0.0  # a "1" that may be the first digit of "10"
+    whole_ten = False
+    chosen = tokens[at]
+    # A sampled token need not be among the top alternatives (OpenAI leaves it out then).
+    alternatives = (
+        chosen.top
+        if any(t == chosen.token for t, _ in chosen.top)
+        else (
+            *chosen.top,
+            (chosen.token, chosen.logprob),
+        )
+    )
+    for token, lp in alternatives:
+        score, closed = score_of_token(token)
+        if score is None:
+            continue
+        if score == 1 and not closed:
+            bare_one += math.exp(lp)
+        else:
+            whole_ten = whole_ten or score == 10
+            mass[score - 1] += math.exp(lp)
+    if bare_one and whole_ten:
+        mass[0] += bare_one
+    elif bare_one and score_of_token(chosen.token) == (1, False) and at + 1 < len(tokens):
+        zero = sum(math.exp(lp) for t, lp in tokens[at + 1].top if t.startswith("0"))
+        mass[9] += bare_one * min(zero, 1.0)
+        mass[0] += bare_one * (1.0 - min(zero, 1.0))
+    if not any(mass):
+        return None
+    return [math.log(m) if m > 0 else -math.inf for m in mass]
+
+
+def read_verdict(answer: Answer) -> Judgement | str:
+    """One HTTP judge answer's verdict, by the first source that gives a score: the top_logprobs
+    distribution, the JSON object the schema asks for, the text; else the reject reason."""
+    if answer.logprobs:
+        at = score_start(answer.logprobs)
+        logprobs = score_distribution(answer.logprobs, at) if at is not None else None
+        if logprobs is not None:
+            parsed = parse_judgement(answer.text)
+            reason = parsed.items[0][1] if parsed.items else ""
+            score, dist = expected_score(logprobs)
+            return Judgement(
+                score=score, reason=reason, call=answer.call, source="top_logprobs", distribution=dist
+            )
+    parsed = parse_judgement(answer.text)
+    if parsed.errors:
+        return parsed.errors[0]
+    score, reason = parsed.items[0]
+    return Judgement(score=score, reason=reason, call=answer.call, source=written_as(answer.text))
+
+
+def written_as(text: str) -> ScoreSource:
+    """ "json" when the whole answer is the JSON object the schema asks for, else "text".
+
+    >>> written_as('{"score": 7, "reason": "ok"}'), written_as('Score: 7/10')
+    ('json', 'text')
+    """
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        return "text"
+    return "json" if isinstance(obj, dict) and "score" in obj else "text"
+
+
 def verdicts(
     prompts: Sequence[str], asker: Asker, seeds: Sequence[int]
 ) -> list[tuple[str, Judgement | str, str]]:
@@ -63,15 +208,10 @@ def verdicts(
                 (call, Judgement(score=score, call=call, source="distribution", distribution=dist), "")
             )
         return out
-    out = []
-    for answer in asker.ask([Ask(p, seed=s, schema=SCHEMA) for p, s in zip(prompts, seeds, strict=True)]):
-        parsed = parse_judgement(answer.text)
-        if parsed.errors:
-            out.append((answer.call, parsed.errors[0], answer.text))
-            continue
-        score, reason = parsed.items[0]
-        out.append((answer.call, Judgement(score=score, reason=reason, call=answer.call), answer.text))
-    return out
+    asks = [
+        Ask(p, seed=s, schema=SCHEMA, top_logprobs=TOP_LOGPROBS) for p, s in zip(prompts, seeds, strict=True)
+    ]
+    return [(answer.call, read_verdict(answer), answer.text) for answer in asker.ask(asks)]
 
 
 def judge(
@@ -98,6 +238,7 @@ def judge(
                 id=row.id,
                 score=verdict.score,
                 judge_reason=verdict.reason,
+                score_source=verdict.source,
                 distribution=verdict.distribution,
             )
             continue

@@ -42,19 +42,21 @@ def row_id(instruction: str, context: str = "", response: str = "") -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
-ScoreSource = Literal["distribution", "text"]
+ScoreSource = Literal["distribution", "top_logprobs", "json", "text"]
 
 
 class Judgement(BaseModel):
     """A judge's verdict on one pair.
 
     `source` says how the score was read: "distribution" is the probability-weighted mean over
-    the score tokens 1..10 (G-Eval), with the whole distribution kept in `distribution`; "text" is
-    an integer parsed from a written answer (JSON or prose), with the judge's `reason`.
+    the score tokens 1..10 (G-Eval) that a llama.cpp teacher scored, with the whole distribution
+    kept in `distribution`; "top_logprobs" is the same mean over an HTTP server's alternatives at
+    the written score's token; "json" is the integer of a JSON answer (the task schema's), "text"
+    one parsed from prose, each with the judge's `reason`.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    score: float  # 1..10: the expected score ("distribution") or the integer written ("text")
+    score: float  # 1..10: the expected score (a distribution) or the integer written ("json", "text")
     reason: str = ""
     call: str  # the judge call's key
     source: ScoreSource = "text"

@@ -81,6 +81,9 @@ class Request:
     # `retrieve` teacher searches by the parent's input). Left out of `payload`: the prompt already
     # renders the parent, so other backends' cache keys and call rows stay as they were.
     meta: dict[str, Any] | None = None
+    # Ask for the log-probabilities of this many alternatives at each generated token (servers
+    # that give them: vLLM, OpenAI, llama.cpp's server); 0: none. Backends that cannot ignore it.
+    top_logprobs: int = 0
 
     @classmethod
     def user(cls, prompt: str, seed: int, **kw: Any) -> Request:
@@ -109,7 +112,33 @@ class Request:
             "schema": self.schema,
             "seed": self.seed,
             "sample": self.sample,
+            # only when asked: the keys of calls without logprobs stay as they were
+            **({"top_logprobs": self.top_logprobs} if self.top_logprobs else {}),
         }
+
+
+@dataclass(frozen=True)
+class TokenLogprob:
+    """One generated token, its log-probability, and the `top` alternatives the server gave there
+    (token, log-probability), most likely first.
+
+    >>> t = TokenLogprob.from_json({"token": " 7", "logprob": -0.1, "top": [[" 7", -0.1], [" 8", -2.5]]})
+    >>> t.top[1], TokenLogprob.from_json(t.as_json()) == t
+    ((' 8', -2.5), True)
+    """
+
+    token: str
+    logprob: float
+    top: tuple[tuple[str, float], ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        return {"token": self.token, "logprob": self.logprob, "top": [list(a) for a in self.top]}
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> TokenLogprob:
+        return cls(
+            str(obj["token"]), float(obj["logprob"]), tuple((str(t), float(lp)) for t, lp in obj["top"])
+        )
 
 
 @dataclass(frozen=True)
@@ -117,6 +146,8 @@ class Generation:
     text: str
     finish_reason: str | None = None
     usage: dict[str, int] = field(default_factory=dict)
+    # Per generated token, when the request asked for `top_logprobs` and the server gave them.
+    logprobs: tuple[TokenLogprob, ...] | None = None
 
 
 # "request": the server rejected the request itself (400/404/422, or a 500 that is a validation

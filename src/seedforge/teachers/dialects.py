@@ -1,10 +1,15 @@
-"""Which structured-output dialect an OpenAI-compatible server takes, probed once and cached.
+"""Which structured-output dialect an OpenAI-compatible server takes, and whether it returns token
+log-probabilities, each probed once and cached.
 
 `structured: auto` sends the schema in the form this server accepts: `json_schema` (OpenAI, vLLM),
 llama.cpp's `json_object` + `schema`, or vLLM's `guided_json` through the extra body. The answer is
 cached per server and profile under `.seedforge/cache/check/` (the key hashes the URLs, the model and
 the profile's options; no API key is ever stored). `seedforge check` (`seedforge.check`) reports the
 same probe with the rest of its checks.
+
+`logprobs: auto` asks for `logprobs`/`top_logprobs` (the judge's score distribution) only from a server
+whose answer to a small probe carried `top_logprobs`: one that rejects the fields would stop the
+stage at its first call, and one that ignores them costs nothing but is not asked again.
 """
 
 from __future__ import annotations
@@ -28,6 +33,9 @@ PROBE_SCHEMA = {
 # Not asking for JSON: free text here means the server ignored the schema.
 PROBE = Request.user("Name one colour of the sky, in a few words.", seed=0, schema=PROBE_SCHEMA)
 PROBE_TOKENS = 48
+# Alternatives per token a logprobs call asks for: OpenAI's maximum, vLLM's default cap.
+TOP_LOGPROBS = 20
+LOGPROBS_PROBE = Request.user("Say yes.", seed=0)
 
 
 # --- the cache ---------------------------------------------------------------------------------
@@ -153,3 +161,42 @@ def dialect_for(teacher: Any, endpoint: str) -> str | None:
     else:
         found = cached["dialects"]
     return preferred(found)
+
+
+# --- logprobs ----------------------------------------------------------------------------------
+
+
+def logprobs_path(teacher: Teacher, root: Path) -> Path:
+    return root / CACHE / f"logprobs-{server_key(teacher)}.json"
+
+
+def probe_logprobs(teacher: Any, endpoint: str, top: int = TOP_LOGPROBS) -> dict[str, Any]:
+    """What this server does with a request for `top` alternatives per token: `{"logprobs": "top",
+    "alternatives": n}` (it returns them), `"tokens"` (log-probabilities without alternatives),
+    `"none"` (it ignores the request) or `"rejected (...)"` (it refuses the fields)."""
+    from seedforge.teachers.base import CallError
+
+    client = client_for(teacher, endpoint)
+    try:
+        out = ask(teacher, client, LOGPROBS_PROBE, None, max_tokens=4, **teacher.logprobs_kwargs(top))
+    except CallError as e:
+        if e.cause != "request":
+            raise  # a fault, not an answer: generate retries it, check reports it
+        return {"logprobs": f"rejected ({str(e).split('rejected the request (', 1)[-1].split('; change')[0]}"}
+    finally:
+        client.close()
+    tokens = teacher.read_logprobs(out.choices[0]) or ()
+    alternatives = len(tokens[0].top) if tokens else 0
+    found = "top" if alternatives else "tokens" if tokens else "none"
+    return {"logprobs": found, "alternatives": alternatives}
+
+
+def logprobs_for(teacher: Any, endpoint: str) -> bool:
+    """`logprobs: auto`: whether this server returns `top_logprobs`, as `seedforge check` found it
+    (cached), else probed once now (and cached)."""
+    path = logprobs_path(teacher, teacher.root)
+    cached = read_cache(path)
+    if cached is None or not isinstance(cached.get("logprobs"), str):
+        cached = {**probe_logprobs(teacher, endpoint), "checked": time.time()}
+        write_cache(path, cached)
+    return cached["logprobs"] == "top"

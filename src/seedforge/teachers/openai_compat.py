@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from seedforge.errors import SeedforgeError, first_line
-from seedforge.teachers.base import CallError, Generation, Options, Request, Teacher
+from seedforge.teachers.base import CallError, Generation, Options, Request, Teacher, TokenLogprob
 from seedforge.teachers.registry import register
 
 Dialect = Literal["json_schema", "json_object", "guided_json"]
@@ -39,6 +39,10 @@ class OpenAITeacher(Options):
     # auto: the dialect `seedforge check` found for this server (cached), else one probe when
     # generate starts; true: always `structured_format`; false: never a schema.
     structured: bool | Literal["auto"] = "auto"
+    # Whether a call that asks for token log-probabilities (the judge's score distribution) sends
+    # `logprobs`/`top_logprobs`. auto: if `seedforge check` found the server returns them (cached),
+    # else one probe when such a call first goes out; false: never (the judge reads the JSON).
+    logprobs: bool | Literal["auto"] = "auto"
 
     @field_validator("base_url")
     @classmethod
@@ -82,6 +86,9 @@ class OpenAIBackend(Teacher):
         # structured call for `auto` (None: the server takes no dialect; the schema stays home).
         self.dialect: str | None = params.structured_format if params.structured is True else None
         self._resolved = params.structured != "auto"
+        # Whether asking for logprobs gets them: fixed by `logprobs: true/false`, found for `auto`
+        # at the first call that asks (None until then).
+        self.gives_logprobs: bool | None = None if params.logprobs == "auto" else params.logprobs
         self._lock: asyncio.Lock | None = None
 
     def sampling(self) -> dict[str, Any]:
@@ -136,13 +143,19 @@ class OpenAIBackend(Teacher):
     async def agenerate(self, request: Request, endpoint: str) -> Generation:
         if request.schema is not None and self.params.structured == "auto" and not self._resolved:
             await self._resolve_dialect(endpoint)
-        kwargs = self.request_kwargs(request, self.dialect if request.schema is not None else None)
+        if request.top_logprobs and self.gives_logprobs is None:
+            await self._resolve_logprobs(endpoint)
+        top = request.top_logprobs if self.gives_logprobs else 0
+        kwargs = self.request_kwargs(
+            request, self.dialect if request.schema is not None else None, **self.logprobs_kwargs(top)
+        )
         where = f"teachers.{self.profile}: {endpoint}"
         try:
             out = await self._send(self._client(endpoint), kwargs)
             choice = out.choices[0]
             text = choice.message.content if self.params.api == "chat" else choice.text
             finish = choice.finish_reason
+            logprobs = self.read_logprobs(choice) if top else None
         except self._openai.APIError as e:
             raise self.call_error(e, where) from None
         except (ValueError, TypeError, AttributeError, IndexError, KeyError) as e:
@@ -156,7 +169,48 @@ class OpenAIBackend(Teacher):
                 "prompt_tokens": int(out.usage.prompt_tokens or 0),
                 "completion_tokens": int(out.usage.completion_tokens or 0),
             }
-        return Generation(text=text if isinstance(text, str) else "", finish_reason=finish, usage=usage)
+        return Generation(
+            text=text if isinstance(text, str) else "", finish_reason=finish, usage=usage, logprobs=logprobs
+        )
+
+    def logprobs_kwargs(self, top: int) -> dict[str, Any]:
+        """The request fields asking for `top` alternatives per token (none for 0): the chat API
+        takes `logprobs: true, top_logprobs: n`, the legacy completions API `logprobs: n`."""
+        if not top:
+            return {}
+        return {"logprobs": True, "top_logprobs": top} if self.params.api == "chat" else {"logprobs": top}
+
+    def read_logprobs(self, choice: Any) -> tuple[TokenLogprob, ...] | None:
+        """The tokens of one answer with their alternatives, in either API's shape; None when the
+        server sent none (it ignored the request: the caller falls back to the text)."""
+        lp = getattr(choice, "logprobs", None)
+        if lp is None:
+            return None
+        if self.params.api == "chat":
+            entries = getattr(lp, "content", None)
+            if not entries:
+                return None
+            return tuple(
+                TokenLogprob(
+                    e.token,
+                    float(e.logprob),
+                    tuple((a.token, float(a.logprob)) for a in (getattr(e, "top_logprobs", None) or [])),
+                )
+                for e in entries
+            )
+        tokens = getattr(lp, "tokens", None)
+        if not tokens:
+            return None
+        values = getattr(lp, "token_logprobs", None) or [0.0] * len(tokens)
+        tops = getattr(lp, "top_logprobs", None) or [{}] * len(tokens)
+        return tuple(
+            TokenLogprob(
+                t,
+                float(v if v is not None else 0.0),
+                tuple(sorted(((a, float(x)) for a, x in (alts or {}).items()), key=lambda a: -a[1])),
+            )
+            for t, v, alts in zip(tokens, values, tops, strict=False)
+        )
 
     async def _send(self, client: Any, kwargs: dict[str, Any]) -> Any:
         if self.params.api == "chat":
@@ -174,6 +228,16 @@ class OpenAIBackend(Teacher):
             if not self._resolved:
                 self.dialect = await asyncio.to_thread(dialects.dialect_for, self, endpoint)
                 self._resolved = True
+
+    async def _resolve_logprobs(self, endpoint: str) -> None:
+        """`logprobs: auto`: what `seedforge check` found for this server (cached), or one probe now."""
+        from seedforge.teachers import dialects
+
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if self.gives_logprobs is None:
+                self.gives_logprobs = await asyncio.to_thread(dialects.logprobs_for, self, endpoint)
 
     def request_kwargs(self, request: Request, dialect: str | None, **more: Any) -> dict[str, Any]:
         """The keyword arguments of one `create` call; `dialect` says how the schema is asked for

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from seedforge.errors import SeedforgeError
-from seedforge.teachers.base import CallError, Generation, Request, Teacher
+from seedforge.teachers.base import CallError, Generation, Request, Teacher, TokenLogprob
 from seedforge.teachers.cache import CallCache
 
 Call = tuple[str, Request]  # (call key, request)
@@ -220,7 +220,13 @@ class Runner:
             if hit is None:
                 todo.append((key, request))
                 continue
-            gen = Generation(hit["text"], hit.get("finish_reason"), hit.get("usage") or {})
+            lps = hit.get("logprobs")
+            gen = Generation(
+                hit["text"],
+                hit.get("finish_reason"),
+                hit.get("usage") or {},
+                None if lps is None else tuple(TokenLogprob.from_json(t) for t in lps),
+            )
             outcomes.append(Outcome(key, request, gen, int(hit.get("attempts", 1)), cached=True))
             self.acct.cache_hits += 1
             self.acct.tokens_cached.update(gen.usage)
@@ -296,6 +302,12 @@ class Runner:
                         "finish_reason": gen.finish_reason,
                         "usage": gen.usage,
                         "attempts": attempt,
+                        # only when the server gave them: other answers are stored as before
+                        **(
+                            {"logprobs": [t.as_json() for t in gen.logprobs]}
+                            if gen.logprobs is not None
+                            else {}
+                        ),
                     },
                     self.teacher.profile,
                 )

@@ -3,7 +3,8 @@
 It answers `/v1/chat/completions` and `/v1/completions`, counts requests by body, and lets a test
 script what each attempt of each call gets: a well-formed answer, unparseable text, a 429 with
 `Retry-After`, a 500, a stall past the client's timeout, a body cut short, or broken JSON.
-`answer=` replaces the text of a well-formed answer with the test's own.
+`answer=` replaces the text of a well-formed answer with the test's own, and `logprobs=` the
+alternatives of its tokens (when the request asks for logprobs and the dialect returns them).
 
 `dialect=` makes it answer as a real server does (see `DIALECTS`): which structured-output form it
 takes, which it ignores and which it rejects (and with what status and words), whether it returns
@@ -28,6 +29,8 @@ from typing import Any
 # What one attempt gets: "ok", "garbage", "429", "500", "stall", "truncate", "badjson".
 Script = Callable[[dict[str, Any], int], str]
 Answer = Callable[[dict[str, Any]], str]  # the text of a well-formed answer to this request body
+# The alternatives at each token of an answer: (request body, token index, token) -> {token: logprob}
+Alternatives = Callable[[dict[str, Any], int, str], dict[str, float]]
 
 # How each server treats a structured-output form: "take" (constrained: JSON comes back),
 # "ignore" (free text comes back), or (status, message) for a rejection. As observed on vLLM 0.6+,
@@ -131,6 +134,7 @@ class Loopback:
         answer: Answer | None = None,
         dialect: str | None = None,
         models: list[str] | None = None,
+        logprobs: Alternatives | None = None,
     ) -> None:
         self.script = script or (lambda body, seen: "ok")
         self.answer = answer or answer_text
@@ -138,6 +142,7 @@ class Loopback:
             raise ValueError(f"dialect: one of {', '.join(DIALECTS)}")
         self.dialect = DIALECTS.get(dialect or "", {})
         self.models = models or ["loop"]
+        self.alternatives = logprobs
         self.bodies: list[dict[str, Any]] = []
         self.delay = delay
         self.stall = stall
@@ -244,7 +249,8 @@ class Loopback:
                 else:
                     text = server.answer(body)
                     logprobs = server.dialect.get("logprobs", False) and body.get("logprobs")
-                    self._send(200, completion(body, text, bool(logprobs)))
+                    alts = server.alternatives if logprobs else None
+                    self._send(200, completion(body, text, bool(logprobs), alts))
 
             def _send(self, status: int, obj: dict[str, Any], headers: dict[str, str] | None = None) -> None:
                 data = json.dumps(obj).encode()
@@ -265,23 +271,74 @@ class Loopback:
         return Handler
 
 
-def token_logprobs(text: str, top: int) -> list[dict[str, Any]]:
-    """OpenAI's `logprobs.content`: one entry per (word-sized) token, with `top` alternatives."""
+def tokens_of(text: str) -> list[str]:
+    """Word-sized tokens, each with the spaces before it; digits and punctuation apart, as real
+    tokenizers split a JSON score.
+
+    >>> tokens_of('{"score": 7, "reason": "ok"}')
+    ['{"', 'score', '":', ' 7', ',', ' "', 'reason', '":', ' "', 'ok', '"}']
+    """
+    return re.findall(r"\s*(?:\d|[A-Za-z]+|[^\sA-Za-z\d]+)|\s+", text) or [text]
+
+
+def alternatives_at(
+    body: dict[str, Any], text: str, top: int, scripted: Alternatives | None
+) -> list[tuple[str, float, dict[str, float]]]:
+    """(token, its logprob, the `top` alternatives) per token: the scripted alternatives (the token
+    itself among them unless the script says otherwise), else the token and made-up ones."""
     out = []
-    for i, token in enumerate(re.findall(r"\s*\S+", text) or [text]):
-        alts = [{"token": token, "logprob": -0.1, "bytes": None}]
-        alts += [{"token": f" alt{j}", "logprob": -2.0 - j, "bytes": None} for j in range(1, top)]
-        out.append({"token": token, "logprob": -0.1 - 0.01 * i, "bytes": None, "top_logprobs": alts[:top]})
+    for i, token in enumerate(tokens_of(text)):
+        alts = dict(scripted(body, i, token)) if scripted is not None else {}
+        if not alts:
+            alts = {token: -0.1, **{f" alt{j}": -2.0 - j for j in range(1, top)}}
+        alts.setdefault(token, min(alts.values()) - 1.0)
+        ranked = dict(sorted(alts.items(), key=lambda a: -a[1])[:top])
+        out.append((token, alts[token], ranked))
     return out
 
 
-def completion(body: dict[str, Any], text: str, logprobs: bool = False) -> dict[str, Any]:
+def token_logprobs(
+    body: dict[str, Any], text: str, top: int, scripted: Alternatives | None = None
+) -> list[dict[str, Any]]:
+    """OpenAI's chat `logprobs.content`: one entry per token, with `top` alternatives."""
+    return [
+        {
+            "token": token,
+            "logprob": lp,
+            "bytes": None,
+            "top_logprobs": [{"token": t, "logprob": x, "bytes": None} for t, x in alts.items()],
+        }
+        for token, lp, alts in alternatives_at(body, text, top, scripted)
+    ]
+
+
+def legacy_logprobs(
+    body: dict[str, Any], text: str, top: int, scripted: Alternatives | None = None
+) -> dict[str, Any]:
+    """The completions API's `logprobs`: parallel lists, alternatives as {token: logprob}."""
+    rows = alternatives_at(body, text, top, scripted)
+    offsets, at = [], 0
+    for token, _, _ in rows:
+        offsets.append(at)
+        at += len(token)
+    return {
+        "tokens": [t for t, _, _ in rows],
+        "token_logprobs": [lp for _, lp, _ in rows],
+        "top_logprobs": [alts for _, _, alts in rows],
+        "text_offset": offsets,
+    }
+
+
+def completion(
+    body: dict[str, Any], text: str, logprobs: bool = False, scripted: Alternatives | None = None
+) -> dict[str, Any]:
     usage = {"prompt_tokens": len(prompt_of(body)) // 4, "completion_tokens": len(text) // 4}
     usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
     if "messages" in body:
         choice = {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
         if logprobs:
-            choice["logprobs"] = {"content": token_logprobs(text, int(body.get("top_logprobs") or 0))}
+            top = int(body.get("top_logprobs") or 0)
+            choice["logprobs"] = {"content": token_logprobs(body, text, top, scripted)}
         return {
             "id": "chatcmpl-1",
             "object": "chat.completion",
@@ -291,6 +348,8 @@ def completion(body: dict[str, Any], text: str, logprobs: bool = False) -> dict[
             "usage": usage,
         }
     choice = {"index": 0, "text": text, "finish_reason": "stop", "logprobs": None}
+    if logprobs:  # the legacy API's `logprobs` is the number of alternatives itself
+        choice["logprobs"] = legacy_logprobs(body, text, int(body["logprobs"]), scripted)
     return {
         "id": "cmpl-1",
         "object": "text_completion",
