@@ -23,6 +23,7 @@ from seedforge.teachers import dialects, make_teacher
 from seedforge.teachers.cache import CallCache
 from seedforge.teachers.prompts import load_template
 from seedforge.teachers.runner import Progress
+from seedforge.testing import loopback
 from seedforge.testing.loopback import Loopback, structured_form
 from seedforge.testing.project import REPO
 
@@ -199,6 +200,63 @@ def test_check_logprobs_missing(tmp_path: Path) -> None:
     with Loopback() as server:  # no dialect: answers without logprobs
         report = run_check(project(tmp_path, server.url))
     assert rows(report)["logprobs"][0] == "warn"
+
+
+JUDGE_ANSWER = '{"score": 9, "reason": "Right."}'
+
+
+def judge_over(root: Path, n: int = 2):
+    """The instruct judge with profile `http` of the project at `root`, over n seed pairs."""
+    from seedforge.config.params import Judge
+    from seedforge.instruct.calls import Asker, operator_teacher
+    from seedforge.instruct.judge import judge
+    from seedforge.instruct.rows import InstructionRow
+
+    params = parse_params(yaml.safe_load((root / "params.yaml").read_text()), source="params.yaml")
+    asker = Asker(operator_teacher(params, Judge(), root, profile="http"), CallCache(root / "calls"))
+    rows = [
+        InstructionRow.make(f"Say {i}.", response=str(i), origin="seed", operator="seed") for i in range(n)
+    ]
+    return judge(rows, load_template(Judge().template, root=REPO), asker, 1, run_seed=0)
+
+
+def test_check_finds_logprobs_and_the_judge_asks_no_probe_of_its_own(tmp_path: Path) -> None:
+    with Loopback(dialect="vllm", answer=lambda body: JUDGE_ANSWER) as server:
+        report = run_check(project(tmp_path, server.url))
+        before = server.requests
+        out = judge_over(tmp_path)
+        judged = server.bodies[before:]
+    assert rows(report)["logprobs"] == ("ok", "logprobs and top_logprobs returned (20 alternatives)", "")
+    assert len(judged) == 2 and all(b["logprobs"] is True and b["top_logprobs"] == 20 for b in judged)
+    assert out.extra["score_source"] == {"top_logprobs": 2}
+
+
+REFUSES_LOGPROBS = {
+    **loopback.DIALECTS["openai"],
+    "logprobs": (400, "logprobs is not supported with this model"),
+}
+
+
+def test_a_server_that_refuses_logprobs_is_not_asked_for_them(tmp_path: Path) -> None:
+    # check says so, and the judge (logprobs: auto) reads the written JSON instead of stopping.
+    with Loopback(dialect=REFUSES_LOGPROBS, answer=lambda body: JUDGE_ANSWER) as server:
+        report = run_check(project(tmp_path, server.url))
+        before = server.requests
+        out = judge_over(tmp_path)
+        judged = server.bodies[before:]
+    status, result, _ = rows(report)["logprobs"]
+    assert status == "warn" and result.startswith("rejected (400: logprobs is not supported")
+    assert len(judged) == 2 and not any("logprobs" in b for b in judged)
+    assert out.extra["score_source"] == {"json": 2} and not out.rejects
+
+
+def test_logprobs_true_on_a_server_that_refuses_them_stops_with_the_key(tmp_path: Path) -> None:
+    with Loopback(dialect=REFUSES_LOGPROBS, answer=lambda body: JUDGE_ANSWER) as server:
+        project(tmp_path, server.url, logprobs=True)
+        with pytest.raises(SeedforgeError, match=r"change teachers\.http\.logprobs: false"):
+            judge_over(tmp_path)
+        # the run's first call went alone (after structured: auto's dialect probe)
+        assert sum("logprobs" in b for b in server.bodies) == 1
 
 
 def test_check_context_too_small(tmp_path: Path) -> None:

@@ -129,20 +129,19 @@ def score_distribution(tokens: Sequence[TokenLogprob], at: int) -> list[float] |
     >>> nine = TokenLogprob(" 9", lp(0.3), one.top)
     >>> [round(math.exp(x), 2) for x in score_distribution([nine], 0)][-2:]
     [0.3, 0.0]
+    >>> score_distribution([TokenLogprob(" 9", lp(0.3))], 0) is None
+    True
     """
+    chosen = tokens[at]
+    if not chosen.top:
+        return None  # the token alone, no alternatives: nothing to weigh, the written score it is
     mass = [0.0] * len(SCORES)
     bare_one = 0.0  # a "1" that may be the first digit of "10"
     whole_ten = False
-    chosen = tokens[at]
     # A sampled token need not be among the top alternatives (OpenAI leaves it out then).
-    alternatives = (
-        chosen.top
-        if any(t == chosen.token for t, _ in chosen.top)
-        else (
-            *chosen.top,
-            (chosen.token, chosen.logprob),
-        )
-    )
+    alternatives = list(chosen.top)
+    if all(t != chosen.token for t, _ in alternatives):
+        alternatives.append((chosen.token, chosen.logprob))
     for token, lp in alternatives:
         score, closed = score_of_token(token)
         if score is None:

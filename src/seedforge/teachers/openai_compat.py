@@ -360,7 +360,7 @@ def fix_for(profile: str, p: OpenAITeacher, dialect: str | None, said: str, stat
             return f"{key}.structured_format: json_object (or structured: auto)"
         return f"{key}.structured: false (or structured: auto)"
     if "logprob" in low:
-        return f"{key}.extra_body (drop logprobs)"
+        return f"{key}.logprobs: false"
     if "context" in low or "too long" in low or "max_tokens" in low or "maximum" in low:
         return f"{key}.max_tokens: {max(16, p.max_tokens // 2)} (or a shorter template)"
     if "model" in low or status == 404:

@@ -8,7 +8,8 @@ alternatives of its tokens (when the request asks for logprobs and the dialect r
 
 `dialect=` makes it answer as a real server does (see `DIALECTS`): which structured-output form it
 takes, which it ignores and which it rejects (and with what status and words), whether it returns
-logprobs, and what `/v1/models` lists. Without one, it takes everything and lists model `loop`.
+logprobs (True, False, or a (status, message) rejection), and what `/v1/models` lists. Without one,
+it takes everything and lists model `loop`.
 
     python -m seedforge.testing.loopback --port 8765 --delay 0.2     # for bench/teacher.py
 """
@@ -132,15 +133,16 @@ class Loopback:
         api_key: str | None = None,
         on_request: Callable[[int], None] | None = None,
         answer: Answer | None = None,
-        dialect: str | None = None,
+        dialect: str | dict[str, Any] | None = None,
         models: list[str] | None = None,
         logprobs: Alternatives | None = None,
     ) -> None:
         self.script = script or (lambda body, seen: "ok")
         self.answer = answer or answer_text
-        if dialect is not None and dialect not in DIALECTS:
+        if isinstance(dialect, str) and dialect not in DIALECTS:
             raise ValueError(f"dialect: one of {', '.join(DIALECTS)}")
-        self.dialect = DIALECTS.get(dialect or "", {})
+        # a name, or a test's own variant of one (e.g. a server that rejects logprobs)
+        self.dialect = dialect if isinstance(dialect, dict) else DIALECTS.get(dialect or "", {})
         self.models = models or ["loop"]
         self.alternatives = logprobs
         self.bodies: list[dict[str, Any]] = []
@@ -205,6 +207,8 @@ class Loopback:
                 what = server.script(body, seen)
                 form = structured_form(body)
                 treat = server.dialect.get(form, "take") if form else "take"
+                if body.get("logprobs") and isinstance(server.dialect.get("logprobs"), tuple):
+                    treat = server.dialect["logprobs"]  # (status, message): it refuses logprobs
                 if isinstance(treat, tuple):
                     with server.lock:
                         server.outcomes["rejected"] += 1
