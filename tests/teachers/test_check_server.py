@@ -133,3 +133,28 @@ def test_rejected_dialect_costs_one_request(smol, tmp_path: Path, monkeypatch) -
     line = str(e.value)
     assert "\n" not in line and "response_format.type: Input should be 'text' or 'json_object'" in line
     assert "change teachers.llama70b.structured_format: json_object" in line
+
+
+def test_judge_over_llama_cpp_server_scores_from_top_logprobs(smol, tmp_path: Path, monkeypatch) -> None:
+    # The real server's logprobs shape, through check's cache, the runner and the judge: every row
+    # scored from the distribution (a fall back to the written JSON would count as "json").
+    from seedforge.config.params import Judge
+    from seedforge.instruct.calls import Asker, operator_teacher
+    from seedforge.instruct.judge import judge
+    from seedforge.instruct.loaders import load_seed_tasks
+    from seedforge.teachers.prompts import load_template
+    from tests.conftest import shared
+
+    url, _ = smol
+    monkeypatch.setenv("SEEDFORGE_API_KEY", "local")
+    root, params = llama70b(tmp_path, url, max_tokens=48)
+    report = preflight.check("llama70b", params, root, fresh=True)
+    assert {r.check: r.status for r in report.rows}["logprobs"] == "ok"
+    rows = load_seed_tasks(shared("instruct", "alpaca_seed_tasks.jsonl"))[:2]
+    rows = [r.model_copy(update={"response": "A short, correct answer."}) for r in rows]
+    asker = Asker(operator_teacher(params, Judge(), root, profile="llama70b"), CallCache(root / "calls"))
+    out = judge(rows, load_template(Judge().template, root=REPO), asker, 1, run_seed=0)
+    assert out.extra["score_source"] == {"top_logprobs": 2}, out.rejects
+    for r in out.rows:
+        assert r.judge is not None and r.judge.distribution is not None
+        assert abs(sum(r.judge.distribution.values()) - 1) < 1e-4 and 1 <= r.judge.score <= 10
