@@ -81,8 +81,8 @@ def test_a_call_that_fails_for_good_is_a_reject_with_its_cause(tmp_path: Path) -
 
 
 def test_judge_without_scores_reads_text_and_says_what_was_missing(tmp_path: Path) -> None:
-    # An OpenAI-compatible teacher cannot score continuations here, so the judge reads the written
-    # answer; this server writes no score at all, the one case where judge:missing_score is right.
+    # This server returns no logprobs (no dialect), so the judge reads the written answer; it writes
+    # no score at all, the one case where judge:missing_score is right.
     from seedforge.config.params import Judge
     from seedforge.instruct.judge import judge
     from seedforge.instruct.rows import InstructionRow
