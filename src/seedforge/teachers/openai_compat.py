@@ -97,6 +97,9 @@ class OpenAIBackend(Teacher):
             **super().sampling(),
             "api": p.api,
             **({"extra_body": p.extra_body} if p.extra_body else {}),
+            # answers got without logprobs are not the answers a logprobs call would get: turning
+            # them off names other cache entries (auto and true keep the keys of before)
+            **({"logprobs": False} if p.logprobs is False else {}),
         }
 
     def fingerprint(self) -> str:
