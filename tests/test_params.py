@@ -135,14 +135,20 @@ def test_loop_ablation_keys() -> None:
     raw = yaml.safe_load((REPO / "params.yaml").read_text())
     loop = parse_params(raw).loop
     assert (loop.select, loop.augment, loop.budget, loop.show_prediction, loop.init) == (
-        "wrong",
+        "hardest",
         "targeted",
-        None,
+        0.1,
         True,
         "base",
     )
     raw["loop"]["augment"] = "sideways"
     with pytest.raises(SeedforgeError, match=r"key 'loop.augment'"):
+        parse_params(raw)
+    raw["loop"].update(augment="targeted", budget=None)  # hardest needs to know how many
+    with pytest.raises(SeedforgeError, match=r"loop.*hardest needs loop\.budget"):
+        parse_params(raw)
+    raw["loop"]["budget"] = 1.5  # a share is below 1, a count is whole
+    with pytest.raises(SeedforgeError, match=r"loop\.budget"):
         parse_params(raw)
 
 
