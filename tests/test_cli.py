@@ -16,7 +16,7 @@ def test_iterations_rewrites_both_lists_and_keeps_comments(tmp_path: Path) -> No
     assert result.exit_code == 0, result.output
     p = load_params(params)
     assert p.loop.iterations == [0, 1, 2, 3, 4] and [r.next for r in p.loop.rounds] == [1, 2, 3, 4]
-    assert "# wrong (LLM2LLM) | all | wrong_any (wrong incl. generated)" in params.read_text()
+    assert "# hardest | wrong (LLM2LLM) | all | wrong_any (wrong incl. generated)" in params.read_text()
 
 
 def test_validate_reports_bad_key_in_one_line(tmp_path: Path) -> None:
