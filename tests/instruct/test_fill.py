@@ -6,7 +6,7 @@ the judge scores low). The gates use the real MiniLM encoder.
 Given: open_qa 4 rows, coding 2, math none; the target is equal over the three, total 9 (3 each),
 so math is 3 short and coding 1; fill_calls 2. Each math call yields one math instruction and one
 poem, so math can gain one row a call: after the 2-call bound it is still 1 short. Coding is
-filled by its first call and asks no more.
+filled by its first call (which brings one good row more than it lacks) and asks no more.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ CODING = [
     "Write a Python function that returns the factorial of a number.",
     LEAK,  # the held-out set's instruction: the leakage gate must drop it
     "Write a Python one-liner that prints hello.",  # the judge scores it 2
+    "Write a regular expression in Python that matches an email address.",  # one more than coding lacks
 ]
 GIVEN = {
     "open_qa": [
@@ -140,7 +141,7 @@ def test_fill_asks_for_the_short_categories_and_keeps_what_passes_every_check(tm
     # The bound: math made its 2 calls and is still 1 short; coding stopped after 1.
     assert teacher.expand == {"math": 2, "coding": 1, "none": 0}
     assert f["short"] == {"coding": 1, "math": 3} and f["calls"] == {"coding": 1, "math": 2}
-    assert f["asked"] == {"coding": 2, "math": 4} and f["made"] == {"coding": 3, "math": 4}
+    assert f["asked"] == {"coding": 2, "math": 4} and f["made"] == {"coding": 4, "math": 4}
     assert f["kept"] == {"coding": 1, "math": 2} and f["kept"] == {
         c: sum(r.category == c for r in read_rows(d / "filled.jsonl") if r.operator != "fill")
         for c in ("coding", "math")
@@ -156,12 +157,15 @@ def test_fill_asks_for_the_short_categories_and_keeps_what_passes_every_check(tm
         "fill:gate:leak:eval:ngram": 1,
         "fill:judge:below_threshold": 1,
         "fill:other_category": 2,
+        "fill:surplus": 1,  # coding lacked 1 row and got 2 good ones: the second is not kept
     }
-    # Every teacher call is counted: 3 expand; 7 respond and judge (one per instruction made);
-    # 5 categorize (the leak and the low score never get there).
+    surplus = [r for r in rejects if r["reason"] == "fill:surplus"]
+    assert surplus[0]["text"] in (CODING[0], CODING[3]) and surplus[0]["category"] == "coding"
+    # Every teacher call is counted: 3 expand; 8 respond and judge (one per instruction made);
+    # 6 categorize (the leak and the low score never get there).
     t = f["teacher"]
-    assert (t["expand"]["calls"], t["respond"]["calls"], t["judge"]["calls"]) == (3, 7, 7)
-    assert t["categorize"]["calls"] == 5 and requests == 3 + 7 + 7 + 5
+    assert (t["expand"]["calls"], t["respond"]["calls"], t["judge"]["calls"]) == (3, 8, 8)
+    assert t["categorize"]["calls"] == 6 and requests == 3 + 8 + 8 + 6
     # The dataset: the filled rows are in it, nothing is repeated, math is reported 1 short.
     dataset = read_rows(d / "dataset.jsonl")
     counts = {c: sum(r.category == c for r in dataset) for c in ("math", "open_qa", "coding")}
@@ -169,6 +173,9 @@ def test_fill_asks_for_the_short_categories_and_keeps_what_passes_every_check(tm
     assert m["repeated_rows"] == 0 and len({r.id for r in dataset}) == len(dataset) == 8
     assert m["rows_before"] == 6 and m["missing"] == []  # before: the set the stage was given
     assert {r.instruction for r in dataset if r.category == "math"} == set(MATH[:2])
+    new_coding = {r.instruction for r in dataset if r.category == "coding"} - set(GIVEN["coding"])
+    assert len(new_coding) == 1 and new_coding < {CODING[0], CODING[3]}
+    assert set(GIVEN["coding"]) <= {r.instruction for r in dataset}  # the fill displaced no row
 
     # A filled row is traced to the fill call that wrote its instruction.
     row = next(r for r in dataset if r.instruction == MATH[0])

@@ -13,7 +13,9 @@ cleared, so each new instruction is, in order,
 - gated: held-out leakage, near-duplicates of any row already in the set or of each other (gate);
 - categorized by the recipe's method, and kept only if it lands in the category it was asked for:
   the hint is a request, not a label, and a row of another category would skew the very
-  distribution the fill is for (`fill:other_category`).
+  distribution the fill is for (`fill:other_category`);
+- kept only while its category still lacks rows (`fill:surplus` after that, in id order), so the
+  fill never makes rebalance drop a row the set already had in favour of a new one.
 Refine is skipped: it rewrites an instruction and drops only what it cannot parse, so it adds
 calls and no check. Every drop is a reject `fill:<operator>:<reason>` with the category asked for.
 
@@ -189,6 +191,9 @@ def fill(
             if row.category != cat:
                 detail = {"id": row.id, "text": row.instruction, "category": cat, "got": row.category}
                 out.reject("other_category", row.call, [row.id], **detail)
+                continue
+            if kept[cat] >= short[cat]:  # the fill adds what a category lacks, never displaces its rows
+                out.reject("surplus", row.call, [row.id], id=row.id, text=row.instruction, category=cat)
                 continue
             out.rows.append(row)
             current.append(row)
