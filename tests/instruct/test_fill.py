@@ -140,12 +140,18 @@ def test_fill_asks_for_the_short_categories_and_keeps_what_passes_every_check(tm
     f = m["fill"]
     # The bound: math made its 2 calls and is still 1 short; coding stopped after 1.
     assert teacher.expand == {"math": 2, "coding": 1, "none": 0}
-    assert f["short"] == {"coding": 1, "math": 3} and f["calls"] == {"coding": 1, "math": 2}
-    assert f["asked"] == {"coding": 2, "math": 4} and f["made"] == {"coding": 4, "math": 4}
-    assert f["kept"] == {"coding": 1, "math": 2} and f["kept"] == {
-        c: sum(r.category == c for r in read_rows(d / "filled.jsonl") if r.operator != "fill")
-        for c in ("coding", "math")
-    }
+    assert f["short"] == {"coding": 1, "math": 3} and f["calls_by_category"] == {"coding": 1, "math": 2}
+    assert f["asked_by_category"] == {"coding": 2, "math": 4}
+    assert f["made_by_category"] == {"coding": 4, "math": 4}
+    assert (
+        f["kept_by_category"]
+        == {"coding": 1, "math": 2}
+        == {
+            c: sum(r.category == c for r in read_rows(d / "filled.jsonl") if r.operator != "fill")
+            for c in ("coding", "math")
+        }
+    )
+    assert f["kept"] == 3 and f["rejected"] == len(read_jsonl(d / "rejects" / "fill.jsonl")) == 5
     # Every drop has its operator's reason and the category asked for.
     rejects = read_jsonl(d / "rejects" / "fill.jsonl")
     by_text = {r["text"]: (r["reason"], r["category"]) for r in rejects}

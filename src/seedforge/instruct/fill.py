@@ -202,10 +202,10 @@ def fill(
         "method": "expand",
         "fill_calls": cfg.rebalance.fill_calls,
         "short": dict(sorted(short.items())),  # rows each category lacked before the fill
-        "calls": dict(sorted(calls.items())),  # expand calls made, per category
-        "asked": {cat: n * e.n for cat, n in sorted(calls.items())},  # instructions asked for
-        "made": {cat: made[cat] for cat in sorted(calls)},  # new in text and topic
-        "kept": {cat: kept[cat] for cat in sorted(calls)},  # through every check, in that category
+        "calls_by_category": dict(sorted(calls.items())),  # expand calls made
+        "asked_by_category": {cat: n * e.n for cat, n in sorted(calls.items())},  # instructions asked for
+        "made_by_category": {cat: made[cat] for cat in sorted(calls)},  # new in text and topic
+        "kept_by_category": {cat: kept[cat] for cat in sorted(calls)},  # through every check
         # every teacher call the fill made, by operator (cache state left out: see write_outcome)
         "teacher": {
             op: {k: v for k, v in tools.askers[op].counts.items() if k != "cached"} for op in OPERATORS
