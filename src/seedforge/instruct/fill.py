@@ -125,14 +125,14 @@ def fill(
     kept: Counter[str] = Counter()
     written: list[InstructionRow] = []
     asked_for: dict[str, tuple[str, str]] = {}  # row id (instruction, its pair) -> (category, text)
-    for k in range(cfg.rebalance.fill_calls):
+    for rnd in range(cfg.rebalance.fill_calls):
         todo = [cat for cat in sorted(short) if kept[cat] < short[cat]]
         if not todo:
             break
         planned = []
         for cat in todo:
             pool = [r for r in current if r.category == cat] or current
-            rng = random.Random(call_seed(run_seed, "fill", cat, k, "shown"))
+            rng = random.Random(call_seed(run_seed, "fill", cat, rnd, "shown"))
             shown = rng.sample(pool, min(e.m, len(pool)))
             prompt = expand_template.render(
                 examples=[s.instruction for s in shown],
@@ -140,7 +140,9 @@ def fill(
                 topics=topics.recent(e.show_topics),
                 kind=hints[cat],
             )
-            planned.append((cat, shown, Ask(prompt, seed=call_seed(run_seed, "fill", cat, k), schema=SCHEMA)))
+            planned.append(
+                (cat, shown, Ask(prompt, seed=call_seed(run_seed, "fill", cat, rnd), schema=SCHEMA))
+            )
         made_now = Outcome("expand")
         new: list[InstructionRow] = []
         for (cat, shown, ask), answer in zip(
@@ -148,12 +150,14 @@ def fill(
         ):
             calls[cat] += 1
             parents = sorted(s.id for s in shown)
-            for text in new_instructions(answer, parents, topics, seen_text, made_now, round=k, category=cat):
+            for text in new_instructions(
+                answer, parents, topics, seen_text, made_now, round=rnd, category=cat
+            ):
                 row = InstructionRow.make(
                     text,
                     origin="expanded",
                     operator="fill",
-                    round=k,
+                    round=rnd,
                     parent_ids=parents,
                     seed_ids=lineage(shown),
                     **expand_asker.stamp(expand_template, ask, answer),
