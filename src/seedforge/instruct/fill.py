@@ -13,7 +13,8 @@ cleared, so each new instruction is, in order,
 - gated: held-out leakage, near-duplicates of any row already in the set or of each other (gate);
 - categorized by the recipe's method, and kept only if it lands in the category it was asked for:
   the hint is a request, not a label, and a row of another category would skew the very
-  distribution the fill is for (`fill:other_category`);
+  distribution the fill is for (`fill:other_category`). With `method: write` an answer naming no
+  category is a reject even when the recipe has a `fallback`: a default category is no evidence;
 - kept only while its category still lacks rows (`fill:surplus` after that, in id order), so the
   fill never makes rebalance drop a row the set already had in favour of a new one.
 Refine is skipped: it rewrites an instruction and drops only what it cannot parse, so it adds
@@ -183,7 +184,7 @@ def fill(
             tools.templates["categorize"],
             c_asker,
             c.categories,
-            c.fallback,
+            None,  # a written answer naming no category is a reject here: a default is no placement
             run_seed,
             method=c.method,
             encode=tools.encoder.encode if c.method == "embed" else None,
