@@ -143,6 +143,9 @@ def test_rebalance_metrics_and_dataset(project: Path) -> None:
     assert m["rows_after"] == len(dataset) <= 12 and m["rows_before"] == len(categorized)
     # No row is ever repeated by default: a short category keeps what it has and is reported.
     assert m["repeated_rows"] == 0 and len({r.id for r in dataset}) == len(dataset)
+    # fill is off by default: no teacher call, and its files (DVC outs) are empty
+    assert "fill" not in m and read_rows(d / "filled.jsonl") == []
+    assert read_jsonl(d / "rejects" / "fill.jsonl") == []
     have = {c: sum(r.category == c for r in categorized) for c in ("open_qa", "brainstorming")}
     present = {c for c, n in have.items() if n}
     assert present, m

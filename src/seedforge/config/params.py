@@ -302,6 +302,10 @@ class Rebalance(Strict):
     target: Literal["equal", "uniform"] | dict[str, float] = "equal"
     total: int = Field(default=100, gt=0)  # rows in the rebalanced set, at most
     max_repeat: int = Field(default=0, ge=0)  # times a row may be repeated to fill a short category
+    # expand: ask the teacher for new instructions of each short category (instruct/fill.py);
+    # None: report the short categories only. Off by default: it makes teacher calls.
+    fill: Literal["expand"] | None = None
+    fill_calls: int = Field(default=3, ge=1)  # expand calls per short category, at most
 
     @field_validator("target")
     @classmethod

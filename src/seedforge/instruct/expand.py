@@ -13,7 +13,7 @@ import random
 from collections.abc import Sequence
 
 from seedforge.config.params import Expand
-from seedforge.instruct.calls import Ask, Asker
+from seedforge.instruct.calls import Answer, Ask, Asker
 from seedforge.instruct.outcome import Outcome
 from seedforge.instruct.parsing import parse_instruction_list
 from seedforge.instruct.rows import InstructionRow
@@ -43,6 +43,34 @@ def shown_seeds(
     return rng.sample(list(seeds), min(m, len(seeds)))
 
 
+def new_instructions(
+    answer: Answer,
+    parents: list[str],
+    topics: TopicTracker,
+    seen_text: set[str],
+    out: Outcome,
+    **detail: object,
+) -> list[str]:
+    """The instructions of an expand answer that are new in text and topic (both then taken);
+    every other one, and every parse error, is a reject on `out` with `detail` (expand and fill
+    judge an answer by the same rules)."""
+    parsed = parse_instruction_list(answer.text)
+    for err in parsed.errors:
+        out.reject(f"parse:{err}", answer.call, parents, raw=answer.text, **detail)
+    fresh = []
+    for text in parsed.items:
+        if text.casefold() in seen_text:
+            out.reject("duplicate:text", answer.call, parents, text=text, **detail)
+        elif not topic_key(text):
+            out.reject("no_topic", answer.call, parents, text=text, **detail)
+        elif not topics.add(text):
+            out.reject("duplicate:topic", answer.call, parents, text=text, topic=topic_key(text), **detail)
+        else:
+            seen_text.add(text.casefold())
+            fresh.append(text)
+    return fresh
+
+
 def expand(
     seeds: Sequence[InstructionRow], template: Template, asker: Asker, cfg: Expand, run_seed: int
 ) -> Outcome:
@@ -61,31 +89,18 @@ def expand(
         kept_before = len(out.rows)
         for (shown, ask), answer in zip(planned, asker.ask([a for _, a in planned]), strict=True):
             parents = sorted(s.id for s in shown)
-            parsed = parse_instruction_list(answer.text)
-            for err in parsed.errors:
-                out.reject(f"parse:{err}", answer.call, parents, round=r, raw=answer.text)
-            for text in parsed.items:
-                if text.casefold() in seen_text:
-                    out.reject("duplicate:text", answer.call, parents, round=r, text=text)
-                elif not topic_key(text):
-                    out.reject("no_topic", answer.call, parents, round=r, text=text)
-                elif not topics.add(text):
-                    out.reject(
-                        "duplicate:topic", answer.call, parents, round=r, text=text, topic=topic_key(text)
+            for text in new_instructions(answer, parents, topics, seen_text, out, round=r):
+                out.rows.append(
+                    InstructionRow.make(
+                        text,
+                        origin="expanded",
+                        operator="expand",
+                        round=r,
+                        parent_ids=parents,
+                        seed_ids=parents,
+                        **asker.stamp(template, ask, answer),
                     )
-                else:
-                    seen_text.add(text.casefold())
-                    out.rows.append(
-                        InstructionRow.make(
-                            text,
-                            origin="expanded",
-                            operator="expand",
-                            round=r,
-                            parent_ids=parents,
-                            seed_ids=parents,
-                            **asker.stamp(template, ask, answer),
-                        )
-                    )
+                )
         per_round.append(len(out.rows) - kept_before)
     out.extra = {"kept_per_round": per_round, "topics": len(topics)}
     return out

@@ -31,6 +31,24 @@ class Outcome:
         row = {"operator": self.operator, "reason": f"{self.operator}:{reason}", "call": call}
         self.rejects.append({**row, "parent_ids": parent_ids, **detail})
 
+    def blame_failures(self, errors: dict[str, dict[str, str]]) -> None:
+        """Rename each drop whose call failed its last attempt (the operator saw an empty answer)
+        `<operator>:call_failed:<cause>`, with the server's message, so an outage is told apart
+        from a bad answer. `errors`: call key -> cause and message (`Asker.errors`).
+
+        >>> o = Outcome("respond")
+        >>> o.reject("parse:empty", "k1", ["p"], raw="")
+        >>> o.blame_failures({"k1": {"cause": "server", "message": "500"}})
+        >>> o.rejects[0]["reason"], o.rejects[0]["error"], "raw" in o.rejects[0]
+        ('respond:call_failed:server', '500', False)
+        """
+        for r in self.rejects:
+            err = errors.get(r.get("call") or "")
+            if err is not None:
+                r["reason"] = f"{self.operator}:call_failed:{err['cause']}"
+                r["error"] = err["message"]
+                r.pop("raw", None)
+
     def sorted_rejects(self) -> list[dict[str, Any]]:
         return sorted(self.rejects, key=lambda r: (r["call"] or "", r["reason"], str(r.get("text", ""))))
 

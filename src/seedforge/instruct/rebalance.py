@@ -8,6 +8,9 @@ because a repeated row teaches a student nothing new and skews it towards that o
 Only when the user sets `max_repeat` may each row appear up to 1 + max_repeat times; then every
 row is repeated floor(n_c / have_c) times and a uniform sample of the rest once more, so no row is
 repeated twice before every row is repeated once.
+
+With `instruct.rebalance.fill: expand` the stage first asks the teacher for new rows of the short
+categories (`seedforge.instruct.fill`), then caps the set with them here, as any other rows.
 """
 
 from __future__ import annotations

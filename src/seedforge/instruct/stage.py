@@ -52,13 +52,7 @@ def write_outcome(
     """Write rows, rejects and metrics. A drop whose call failed its last attempt (the operator saw
     an empty answer) is renamed `<operator>:call_failed:<cause>` with the server's message, so an
     outage is told apart from a bad answer."""
-    errors = asker.errors if asker else {}
-    for r in outcome.rejects:
-        err = errors.get(r.get("call") or "")
-        if err is not None:
-            r["reason"] = f"{outcome.operator}:call_failed:{err['cause']}"
-            r["error"] = err["message"]
-            r.pop("raw", None)
+    outcome.blame_failures(asker.errors if asker else {})
     write_rows(out, outcome.rows)
     write_jsonl(rejects, outcome.sorted_rejects())
     # Cache hits are logged, not kept: metrics depend on the inputs only, so a rerun from the

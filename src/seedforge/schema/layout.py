@@ -154,10 +154,11 @@ INSTRUCT_FILES = (
     "judged",
     "gated",
     "categorized",
+    "filled",
     "dataset",
     "expanded_distilled",
 )
-INSTRUCT_OPERATORS = ("expand", "refine", "respond", "extract", "judge", "gate", "categorize")
+INSTRUCT_OPERATORS = ("expand", "refine", "respond", "extract", "judge", "gate", "categorize", "fill")
 
 
 def instruct(name: str) -> str:
