@@ -172,10 +172,11 @@ def test_fill_asks_for_the_short_categories_and_keeps_what_passes_every_check(tm
     surplus = [r for r in rejects if r["reason"] == "fill:surplus"]
     assert surplus[0]["text"] in (CODING[0], CODING[3]) and surplus[0]["category"] == "coding"
     # Every teacher call is counted: 3 expand; 8 respond and judge (one per instruction made);
-    # 6 categorize (the leak and the low score never get there).
+    # 6 categorize (the leak and the low score never get there); plus the judge's one probe of
+    # whether the server gives top_logprobs (`logprobs: auto`; this one does not).
     t = f["teacher"]
     assert (t["expand"]["calls"], t["respond"]["calls"], t["judge"]["calls"]) == (3, 8, 8)
-    assert t["categorize"]["calls"] == 6 and requests == 3 + 8 + 8 + 6
+    assert t["categorize"]["calls"] == 6 and requests == 3 + 8 + 8 + 6 + 1
     # The dataset: the filled rows are in it, nothing is repeated, math is reported 1 short.
     dataset = read_rows(d / "dataset.jsonl")
     counts = {c: sum(r.category == c for r in dataset) for c in ("math", "open_qa", "coding")}
