@@ -98,7 +98,7 @@ def test_metrics_rejects_and_plots(project: Path) -> None:
         assert all(r["reason"] and r["call"] for r in rejects)
     for i in (0, 1, 2):
         e = json.loads((project / "metrics" / "evaluate" / f"{i}.json").read_text())
-        assert e["test_total"] == 200 and 0 <= e["test_accuracy"] <= 1 and e["seed_total"] == 40
+        assert e["test_total"] == 200 and 0 <= e["test_accuracy"] <= 1 and e["seed_total"] == 16
     shown = json.loads(dvc(project, "metrics", "show", "--json"))
     assert "reports/summary.json" in json.dumps(shown)
     table = (project / "reports" / "iterations.csv").read_text().splitlines()

