@@ -92,9 +92,12 @@ def main() -> None:
     out = judge([r for r, _ in pairs], load_template(cfg.template), asker, 1, args.seed)
     result["judge_seconds"] = round(time.perf_counter() - start, 1)
     score = {r.id: r.judge.score for r in out.rows if r.judge}
+    result["judge_scored"] = len(score)
+    # A row the judge rejects without a score (an empty response) ranks below every scored one:
+    # a filter that drops it has judged it worst.
+    score |= {r["id"]: 0.0 for r in out.rejects if r["reason"] == "judge:empty_response"}
     kinds = {r.id: k for r, k in pairs}
     good = [score[i] for i, k in kinds.items() if k == "good" and i in score]
-    result["judge_scored"] = len(score)
     result["judge_source"] = out.extra["score_source"]
     result["judge_auroc"] = {"all_bad": auroc(good, [s for i, s in score.items() if kinds[i] != "good"])}
     for kind in KINDS:

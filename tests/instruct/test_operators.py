@@ -61,3 +61,11 @@ def test_judge_scores_every_row_from_the_llamacpp_distribution(tiny_gguf: Path) 
     again = judge(rows, load_template(cfg.template, root=REPO), asker, 11, run_seed=0)
     assert {r["reason"] for r in again.rejects} == {"judge:below_threshold"}
     assert {r["id"]: r["score"] for r in again.rejects} == {r.id: r.judge.score for r in out.rows if r.judge}
+    # a blank response is rejected as such and costs no call (it would get a middling score)
+    blank = rows[0].model_copy(update={"response": "  \n"})
+    calls = asker.counts["calls"]
+    empty = judge([blank, *rows[1:]], load_template(cfg.template, root=REPO), asker, cfg.threshold, 0)
+    assert [(r["reason"], r["id"], r["call"]) for r in empty.rejects] == [
+        ("judge:empty_response", blank.id, None)
+    ]
+    assert len(empty.rows) == 2 and asker.counts["calls"] == calls + 2

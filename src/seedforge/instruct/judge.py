@@ -217,6 +217,14 @@ def judge(
     rows: Sequence[InstructionRow], template: Template, asker: Asker, threshold: int, run_seed: int
 ) -> Outcome:
     out = Outcome("judge")
+    # A blank response is not worth a call: there is nothing to grade, yet a small judge's
+    # distribution still gives it a middling score (SmolLM2 scored empty responses 5.3 on
+    # average, good ones 5.1: bench/README.md). respond never lets one through; rows from
+    # elsewhere (extract, a user's file) might.
+    for row in rows:
+        if not row.response.strip():
+            out.reject("empty_response", None, [row.id], id=row.id)
+    rows = [r for r in rows if r.response.strip()]
     prompts = [
         template.render(instruction=r.instruction, context=r.context, response=r.response) for r in rows
     ]
