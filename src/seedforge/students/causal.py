@@ -60,7 +60,9 @@ class CausalBackend:
         model = adapt(model, p, "CAUSAL_LM", init_from, AutoModelForCausalLM)
         # A leading space keeps the answer a separate word for BPE tokenisers.
         pairs = [(task.student_prompt(r.input), " " + r.output) for r in records]
-        losses = finetune.train_completions(model, tokenizer, pairs, p.max_length, fit_config(p, seed))
+        losses = finetune.train_completions(
+            model, tokenizer, pairs, p.max_length, fit_config(p, seed, len(pairs))
+        )
         if finetune.is_main_process():
             finetune.save(model, tokenizer, out_dir, p.model)
             write_json(

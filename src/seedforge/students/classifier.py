@@ -97,7 +97,9 @@ class ClassifierBackend:
         def make_batch(batch: list[int]) -> dict[str, Any]:
             return {**self._encode(tokenizer, [records[i].input for i in batch]), "labels": targets[batch]}
 
-        losses = finetune.fit(model, range(len(records)), make_batch, fit_config(self.profile, seed))
+        losses = finetune.fit(
+            model, range(len(records)), make_batch, fit_config(self.profile, seed, len(records))
+        )
         if finetune.is_main_process():
             finetune.save(model, tokenizer, out_dir, self.profile.model)
             write_json(
