@@ -56,6 +56,9 @@ def test_show_prediction_false_keeps_the_wrong_answer_out_of_the_prompt() -> Non
     assert [req.prompt().replace("\nThe student wrongly answered: billing\n", "") for _, req in shown] == [
         req.prompt() for _, req in hidden
     ]
+    # A row `hardest` took though the student got it right: its (right) answer is not called wrong.
+    unsure = generate.plan([{**SELECTED[0], "correct": True}], template, TASK, 3, 0, 0)
+    assert [req.prompt() for _, req in unsure] == [hidden[0][1].prompt()]
 
 
 def test_undefined_template_variable_is_one_line(tmp_path: Path) -> None:

@@ -37,7 +37,7 @@ def test_modes_choose_as_documented() -> None:
     assert ids(select(PREDICTIONS, "all")[0]) == [f"s{i:02}" for i in range(40)]
     assert ids(select(PREDICTIONS, "wrong_any")[0]) == sorted([*WRONG_SEED, "g1", "g3", "g5"])
     row = select(PREDICTIONS, "wrong")[0][0]
-    assert row.to_row() == {"id": "s00", "input": "x0", "output": "a", "prediction": "b"}
+    assert row.to_row() == {"id": "s00", "input": "x0", "output": "a", "prediction": "b", "correct": False}
 
 
 def test_uniform_has_the_targeted_budget_drawn_at_random_from_the_pool() -> None:

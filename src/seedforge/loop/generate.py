@@ -59,8 +59,9 @@ def plan(
     `run_seed` is the recipe's `seed` (every call's sampling seed derives from it); `seed_set` holds
     the seed examples that demonstrations are drawn from.
 
-    With ``show_prediction`` off the template's ``prediction`` is empty, so the teacher does not
-    see the student's wrong answer (the templates print that line only when it is non-empty).
+    With ``show_prediction`` off, or for a row the student got right, the template's ``prediction``
+    is empty, so the teacher sees no wrong answer (the templates print that line only when it is
+    non-empty).
     Templates see `shots`: up to `shots` other seed examples with the same label (any seed examples
     for tasks without labels) as demonstrations, and `fewshot(task, examples)`, the continuation
     format the tuned teacher was trained on. A template may set `prefill` and `stop` for the call.
@@ -73,7 +74,9 @@ def plan(
             labels=task.labels,
             k=k,
             example=Example(row["input"], row["output"]),
-            prediction=(row.get("prediction") or "") if show_prediction else "",
+            # A right answer `hardest` picked for its low confidence is not shown: the templates
+            # call the shown answer wrong.
+            prediction=(row.get("prediction") or "") if show_prediction and not row.get("correct") else "",
             shots=pick_shots(
                 seed_set, row, shots, task.has_labels, call_seed(run_seed, iteration, row["id"])
             ),

@@ -127,7 +127,7 @@ def select(
     else:
         raise SeedforgeError(f"loop.augment: expected one of targeted, random, none; got {augment!r}")
     rows = [
-        SelectionRow(id=r.id, input=r.input, output=r.output, prediction=r.prediction)
+        SelectionRow(id=r.id, input=r.input, output=r.output, prediction=r.prediction, correct=r.correct)
         for r in sorted(picked, key=lambda r: r.id)
     ]
     return rows, {"pool": len(pool), "targeted": len(chosen), "selected": len(rows)}

@@ -53,6 +53,9 @@ class SelectionRow(Row):
     input: str
     output: str
     prediction: str
+    # False for a wrong answer; True for a right one `hardest` took because the student was unsure,
+    # whose answer the teacher must not be told is wrong.
+    correct: bool = False
 
 
 class ErrorInfo(Row):
