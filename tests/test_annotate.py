@@ -138,10 +138,12 @@ def test_targeted_annotation_in_the_loop_with_the_tuned_teacher(tmp_path: Path, 
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["teacher"] = "smollm2"  # generate with the untuned few-shot teacher (no tiny teacher to train)
     # max_label_share off: this test is about annotated rows entering, not the cap (test_balance)
-    params["loop"].update(iterations=[0, 1], rounds=[{"i": 0, "next": 1}], k=2, max_label_share=None)
+    # select: wrong (every one the lightly trained student got wrong), the selection annotate follows
+    loop = {"iterations": [0, 1], "rounds": [{"i": 0, "next": 1}], "k": 2, "max_label_share": None}
+    params["loop"].update(loop, select="wrong", budget=None)
     params["teachers"]["smollm2"]["samples"] = 1
     params["teacher_finetune"].update(steps=2, batch_size=1, max_length=64, pairs=4, shots=1)
-    params["students"]["minilm"].update(epochs=2)
+    params["students"]["minilm"].update(epochs=2, min_steps=0)
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     subprocess.run(["git", "commit", "-qam", "sst2"], cwd=project, check=True)
     dvc(project, "repro", "merge@0")

@@ -11,6 +11,7 @@ import yaml
 
 from seedforge.io import read_jsonl
 from seedforge.schema.records import read_records
+from seedforge.testing.expect import hardest
 from seedforge.testing.project import clone_run, dvc, stages_done
 
 pytestmark = pytest.mark.slow
@@ -74,15 +75,19 @@ def test_every_iteration_dataset_is_the_last_plus_what_was_kept(project: Path) -
 
 
 def test_selection_follows_the_students_mistakes(project: Path) -> None:
+    share = yaml.safe_load((project / "params.yaml").read_text())["loop"]["budget"]
     for i in (0, 1):
         predictions = read_jsonl(project / "data" / "iterations" / str(i) / "predictions.jsonl")
-        wrong = sorted(p["id"] for p in predictions if p["split"] == "seed" and not p["correct"])
+        # hardest: every seed example it got wrong first, then the ones it was least sure of
+        expected = hardest(predictions, share)
+        wrong = {p["id"] for p in predictions if p["split"] == "seed" and not p["correct"]}
+        assert wrong <= set(expected) or set(expected) <= wrong
         selected = read_jsonl(project / "data" / "iterations" / str(i) / "selected.jsonl")
-        assert [s["id"] for s in selected] == wrong
+        assert [s["id"] for s in selected] == expected
         parents = {
             g["parent_id"] for g in read_jsonl(project / "data" / "iterations" / str(i) / "calls.jsonl")
         }
-        assert parents == set(wrong)
+        assert parents == set(expected)
 
 
 def test_metrics_rejects_and_plots(project: Path) -> None:

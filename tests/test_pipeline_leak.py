@@ -61,6 +61,7 @@ def project(tmp_path_factory: pytest.TempPathFactory, server: str, dvc_cache: Pa
             "loop.rounds": [{"i": 0, "next": 1}],
             "loop.k": 2,
             "loop.select": "all",
+            "loop.budget": None,
             "teacher": "copier",
             "teachers.copier": {"backend": "openai", "base_url": server, "model": "copier", "api": "chat"},
             "tiny_teacher.steps": 5,

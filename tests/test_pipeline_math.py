@@ -46,7 +46,7 @@ def test_gsm8k_round_with_a_causal_student(tmp_path: Path, dvc_cache: Path) -> N
         },
         "dev": None,
     }
-    params["loop"].update(iterations=[0, 1], rounds=[{"i": 0, "next": 1}], k=1)
+    params["loop"].update(iterations=[0, 1], rounds=[{"i": 0, "next": 1}], k=1, select="wrong", budget=None)
     params["tiny_teacher"].update(steps=60, pairs=48, context_length=2048)
     params["teachers"]["tiny"].update(n_ctx=2048, max_tokens=200)
     params["students"]["tiny_causal"] = tiny_causal_student(tmp_path / "base", max_new_tokens=12)

@@ -58,9 +58,9 @@ def test_multiple_choice_round_with_the_minilm_student(tmp_path: Path, dvc_cache
         "test": {"path": str(MC / "questions_held_out.jsonl"), **kw},
         "dev": None,
     }
-    params["loop"].update(iterations=[0, 1], rounds=[{"i": 0, "next": 1}], k=2)
+    params["loop"].update(iterations=[0, 1], rounds=[{"i": 0, "next": 1}], k=2, select="wrong", budget=None)
     params["tiny_teacher"].update(steps=120, pairs=96)
-    params["students"]["minilm"].update(epochs=2, max_length=96)
+    params["students"]["minilm"].update(epochs=2, min_steps=0, max_length=96)
     repro(project, params)
     info = read_json(project / "data" / "prepared" / "task.json")
     assert info["kind"] == "multiple_choice" and info["labels"] == ["A", "B", "C", "D"]
@@ -90,7 +90,7 @@ def test_instruction_round_with_a_causal_student(tmp_path: Path, dvc_cache: Path
         "test": {**source, "output": "output", "limit": 4},
         "dev": None,
     }
-    params["loop"].update(iterations=[0, 1], rounds=[{"i": 0, "next": 1}], k=1)
+    params["loop"].update(iterations=[0, 1], rounds=[{"i": 0, "next": 1}], k=1, select="wrong", budget=None)
     params["tiny_teacher"].update(steps=40, pairs=24, context_length=2048)
     params["teachers"]["tiny"].update(n_ctx=2048, max_tokens=160)
     params["students"]["tiny_causal"] = tiny_causal_student(tmp_path / "base", max_new_tokens=16)

@@ -26,7 +26,7 @@ def test_demo_data_prepares() -> None:
     )
     out = prepare(data)
     assert out.labels == ["account", "billing", "delivery", "technical"]
-    assert [len(out.splits[s]) for s in ("seed", "test", "dev")] == [40, 200, 40]
+    assert [len(out.splits[s]) for s in ("seed", "test", "dev")] == [16, 200, 40]
     assert all(r.origin == "seed" and r.iteration == 0 for r in out.splits["seed"])
     assert out.metrics["test_in_seed"] == 0
 
@@ -295,7 +295,7 @@ def test_instruction_task_joins_input_columns() -> None:
         shared("instruct", "alpaca_en_demo.json"), input=["instruction", "input"], output="output", limit=40
     )
     out = prepare(Data(task="instruction", seed=s, test=s))
-    assert out.labels is None and len(out.splits["seed"]) == 16
+    assert out.labels is None and len(out.splits["seed"]) == 40
     with_input = [r for r in out.splits["seed"] if "\n\n" in r.input]
     assert with_input  # rows with a non-empty `input` column get it after a blank line
 

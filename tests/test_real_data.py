@@ -25,7 +25,7 @@ def test_sst2_one_round(tmp_path: Path, dvc_cache: Path) -> None:
         test={"path": str(shared("sst2", "test.tsv")), "limit": 200, **tsv},
         dev=None,
     )
-    params["loop"].update(iterations=[0, 1], rounds=[{"i": 0, "next": 1}], select="all", k=2)
+    params["loop"].update(iterations=[0, 1], rounds=[{"i": 0, "next": 1}], select="all", budget=None, k=2)
     params["tiny_teacher"].update(steps=150, pairs=160, context_length=2048)
     params["teachers"]["tiny"]["n_ctx"] = 2048
     params["students"]["minilm"].update(epochs=10)
