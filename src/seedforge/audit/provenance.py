@@ -392,11 +392,7 @@ def render(c: dict[str, Any]) -> str:
         lines = [*head, "  entered: iteration 0 (the seed set)", "by iteration:"]
         for h in c["history"]:
             p = h["prediction"]
-            verdict = (
-                "?"
-                if p is None
-                else ("right" if p["correct"] else f"wrong (said {_clip(p['answer'], 30)!r})")
-            )
+            verdict = "?" if p is None else _verdict(p)
             lines.append(
                 f"  {h['iteration']}: student {verdict}; selected {'yes' if h['selected'] else 'no'}; "
                 f"{h['calls']} calls, {len(h['kept'])} kept, {h['rejected']} rejected"
@@ -456,13 +452,28 @@ def _parent_lines(c: dict[str, Any]) -> list[str]:
     if p is None:
         lines.append(f"trigger: round {t['iteration']} (no prediction row for the parent)")
     else:
-        verdict = "right" if p["correct"] else "wrong"
+        verdict = _verdict(p, said=False)
         lines.append(
             f"trigger: iteration {t['iteration']}'s student answered {_clip(p['prediction'], 40)!r} "
             f"(answer {p['answer']!r}, expected {_clip(p['output'], 30)!r}: {verdict}); "
             f"selected: {'yes' if t['selected'] else 'no'}"
         )
     return lines
+
+
+def _verdict(p: dict[str, Any], said: bool = True) -> str:
+    """The student's verdict on a seed row; a right one says how sure it was, since `hardest` picks
+    right answers for being unsure.
+
+    >>> _verdict({"correct": True, "confidence": 0.412, "answer": "a"})
+    'right, gold probability 0.41'
+    >>> _verdict({"correct": False, "answer": "b"}), _verdict({"correct": False, "answer": "b"}, said=False)
+    ("wrong (said 'b')", 'wrong')
+    """
+    if not p["correct"]:
+        return f"wrong (said {_clip(p['answer'], 30)!r})" if said else "wrong"
+    sure = p.get("confidence")
+    return "right" if sure is None else f"right, gold probability {sure:.2f}"
 
 
 def _call_lines(call: dict[str, Any] | None, example_call: str | None = None) -> list[str]:
