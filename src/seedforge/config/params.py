@@ -197,7 +197,10 @@ class Leakage(Strict):
 
 
 class LabelCheck(Strict):
-    enabled: bool = False
+    # auto: on for a task whose labels a classifier can check (classification), off for the others
+    # (math and instruction have no labels; a multiple-choice letter is a position). true on a
+    # task without labels is an error.
+    enabled: bool | Literal["auto"] = "auto"
     # Who judges the label (seedforge/gates/label.py): the k nearest seed examples (knn); the
     # current iteration's student (student); the teacher scoring every label after the input, the
     # round trip (teacher); or a strict majority of those available (consensus).

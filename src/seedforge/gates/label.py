@@ -232,6 +232,8 @@ def build(ctx: Context) -> Gate | None:
     label, task = ctx.settings.label, ctx.task
     if not label.enabled:
         return None
+    if label.enabled == "auto" and (task is None or not task.checkable_labels):
+        return None
     ref = label.reference
     if task is None or task.labels is None:
         name = task.name if task is not None else "instruction"

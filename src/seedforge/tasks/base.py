@@ -51,6 +51,9 @@ class Task:
 
     kind: ClassVar[str] = ""
     multiline: ClassVar[tuple[str, ...]] = ()  # fields that may span lines (by role: input/output)
+    # The label names what the input is, so a classifier fit on the seed set can check it
+    # (`gates.label.enabled: auto`); a multiple-choice letter only names a position.
+    checkable_labels: ClassVar[bool] = False
 
     input_field: str = "Input"
     output_field: str = "Output"

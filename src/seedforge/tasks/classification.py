@@ -82,6 +82,7 @@ class ClassificationTask(Task):
     """
 
     kind: ClassVar[str] = "classification"
+    checkable_labels: ClassVar[bool] = True
     input_field: str = "Input"
     output_field: str = "Label"
 
