@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from seedforge.audit.charts import PALETTE
 from seedforge.cli import app
-from seedforge.io import dumps, read_jsonl, write_jsonl
+from seedforge.io import read_jsonl, write_jsonl
 from seedforge.schema import layout
 from seedforge.schema.records import read_records, record_id
 from seedforge.testing.expect import hardest
@@ -264,11 +264,13 @@ def test_audit_finds_an_edited_template(run: dict, tmp_path: Path) -> None:
     with (project / "prompts" / "classification.jinja").open("a") as f:
         f.write("\nBe concise.\n")
     code, findings, _ = audit(project)
+    # Every generated row written with the template: those merged, and kept rows the label-share
+    # cap turned away at merge (still in kept.jsonl, so still the template's work).
     generated = {
-        dumps(r) for i in (1, 2) for r in read_jsonl(project / layout.dataset(i)) if r["origin"] != "seed"
-    }
+        r["id"] for i in (1, 2) for r in read_jsonl(project / layout.dataset(i)) if r["origin"] != "seed"
+    } | {r["id"] for i in (0, 1) for r in read_jsonl(project / layout.kept(i))}
     assert code == 1 and {f["check"] for f in findings} == {"template_changed"}
-    assert len(findings) == len(generated) > 0
+    assert len(findings) == len(generated) > 0 and {f["id"] for f in findings} == generated
 
 
 def test_audit_finds_a_missing_call(run: dict, tmp_path: Path) -> None:
