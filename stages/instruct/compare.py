@@ -35,7 +35,8 @@ def main() -> None:
         ("distilled", args.distilled, cfg.distil.profile),
     ):
         rows, m = read_rows(rows_path), read_json(metrics_path)
-        judged = judge(rows, template, asker, cfg.judge.threshold, params.seed).extra
+        # expanded instructions have no response yet: the rubric rates the instruction
+        judged = judge(rows, template, asker, cfg.judge.threshold, params.seed, grades_response=False).extra
         dups = len(gate(rows, seeds, [], g, encoder).rejects)
         out[name] = {"profile": profile, **side(rows, m, judged, dups, cost(params, profile, m, len(rows)))}
     encoder.close()

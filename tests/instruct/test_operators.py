@@ -69,3 +69,8 @@ def test_judge_scores_every_row_from_the_llamacpp_distribution(tiny_gguf: Path) 
         ("judge:empty_response", blank.id, None)
     ]
     assert len(empty.rows) == 2 and asker.counts["calls"] == calls + 2
+    # compare rates instructions alone (no response yet): those rows are scored, not rejected
+    rated = judge(
+        [blank], load_template("prompts/instruct/judge_instruction.jinja", root=REPO), asker, 1, 0, False
+    )
+    assert not rated.rejects and rated.extra["scored"] == 1 and asker.counts["calls"] == calls + 3

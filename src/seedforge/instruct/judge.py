@@ -214,17 +214,25 @@ def verdicts(
 
 
 def judge(
-    rows: Sequence[InstructionRow], template: Template, asker: Asker, threshold: int, run_seed: int
+    rows: Sequence[InstructionRow],
+    template: Template,
+    asker: Asker,
+    threshold: int,
+    run_seed: int,
+    grades_response: bool = True,
 ) -> Outcome:
+    """Score each row with `template`; `grades_response` off when it rates the instruction alone
+    (compare's `distil.judge_template`, over rows that have no response yet)."""
     out = Outcome("judge")
     # A blank response is not worth a call: there is nothing to grade, yet a small judge's
     # distribution still gives it a middling score (SmolLM2 scored empty responses 5.3 on
     # average, good ones 5.1: bench/README.md). respond never lets one through; rows from
     # elsewhere (extract, a user's file) might.
-    for row in rows:
-        if not row.response.strip():
-            out.reject("empty_response", None, [row.id], id=row.id)
-    rows = [r for r in rows if r.response.strip()]
+    if grades_response:
+        for row in rows:
+            if not row.response.strip():
+                out.reject("empty_response", None, [row.id], id=row.id)
+        rows = [r for r in rows if r.response.strip()]
     prompts = [
         template.render(instruction=r.instruction, context=r.context, response=r.response) for r in rows
     ]
