@@ -10,13 +10,17 @@ LLAMA_CPP_VERSION := 0.3.36
 SMOLLM2_VERSION := 0.1.2
 # torch==2.13.0 goes first, through pip (which knows this machine's local CPU wheel): a later
 # torch>=2.3 is then already satisfied and no CUDA build is pulled.
-# llama-cpp-python has no CPU wheel on PyPI and compiles with -march=native (~8 min on 2 cores),
+# llama-cpp-python has no CPU wheel on PyPI and compiles with -march=native (minutes),
 # so the built wheel is cached per CPU model and flags, outside the repo.
 # Build only what the bindings load: libllama and ggml. The multimodal library (mtmd/llava, imported
-# lazily by llama_cpp only for image chat handlers) is skipped; llama.cpp's tools, tests, examples
-# and server binary are already off when built as a subproject. The flags are part of the cache key.
-LLAMA_CMAKE_ARGS := -DLLAVA_BUILD=OFF
-CPU_KEY := $(shell (grep -m1 '^model name' /proc/cpuinfo; grep -m1 '^flags' /proc/cpuinfo; echo '$(LLAMA_CMAKE_ARGS)') 2>/dev/null | sha256sum | cut -c1-12)
+# lazily by llama_cpp only for image chat handlers) is skipped, and so is llama.cpp's `common`
+# library, which llama-cpp-python forces on and never loads (.ci/llama_cpp_lib_only.cmake says how);
+# llama.cpp's tools, tests, examples and server binary are already off when built as a subproject.
+# The flags and that file's text are part of the cache key.
+LLAMA_ONLY := .ci/llama_cpp_lib_only.cmake
+LLAMA_CMAKE_FLAGS := -DLLAVA_BUILD=OFF
+LLAMA_CMAKE_ARGS := $(LLAMA_CMAKE_FLAGS) -DCMAKE_PROJECT_INCLUDE=$(CURDIR)/$(LLAMA_ONLY)
+CPU_KEY := $(shell (grep -m1 '^model name' /proc/cpuinfo; grep -m1 '^flags' /proc/cpuinfo; echo '$(LLAMA_CMAKE_FLAGS)'; cat $(LLAMA_ONLY)) 2>/dev/null | sha256sum | cut -c1-12)
 WHEELS := $(HOME)/.cache/seedforge/wheels/$(CPU_KEY)
 export DVC_NO_ANALYTICS := 1
 export TOKENIZERS_PARALLELISM := false
@@ -26,11 +30,11 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml Makefile
+$(VENV)/.installed: pyproject.toml Makefile $(LLAMA_ONLY)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q uv torch==2.13.0
 	@if ! ls $(WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1; then \
-	  echo "building llama-cpp-python $(LLAMA_CPP_VERSION) once for this CPU (about 8 minutes)"; \
+	  echo "building llama-cpp-python $(LLAMA_CPP_VERSION) once for this CPU (about 3 minutes on 2 cores)"; \
 	  mkdir -p $(WHEELS) && CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" \
 	  $(BIN)/pip wheel -q --no-deps llama-cpp-python==$(LLAMA_CPP_VERSION) -w $(WHEELS); \
 	fi
