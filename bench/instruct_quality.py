@@ -7,6 +7,11 @@ response (empty), or a fixed off-topic sentence (off_topic). Every pair is score
 `judge()` through the shipped judge template; the AUROC of the score, good vs bad, is reported
 overall and per kind, with the score source (must be "distribution" for llama.cpp teachers).
 
+The judge is the default one: its relevance bar (`instruct.judge.min_relevance`) first, a rejected
+pair (`judge:off_topic`, `judge:empty_response`) ranking below every scored one. Relevance alone is
+reported too: the AUROC of the cosine between each pair's instruction (+ context) and its response
+under the gates' MiniLM encoder, on the same pairs.
+
 Categorize: accuracy on tests/data/instruct_categories.jsonl, 136 Alpaca seed tasks
 (../shared/data/instruct/alpaca_seed_tasks.jsonl) labelled by hand with the recipe's categories,
 for each method (embed: MiniLM to a one-line description; score: the teacher's log-probability of
@@ -88,14 +93,26 @@ def main() -> None:
     result: dict[str, object] = {"model": args.model, "pairs": args.pairs, "seed": args.seed}
 
     pairs = planted(args.pairs, args.seed)
+    # The default judge: its relevance bar (Judge().min_relevance) under the gates' encoder.
+    encoder = Encoder(params.gates.model, None, params.gates.device, params.gates.batch_size)
     start = time.perf_counter()
-    out = judge([r for r, _ in pairs], load_template(cfg.template), asker, 1, args.seed)
+    out = judge(
+        [r for r, _ in pairs],
+        load_template(cfg.template),
+        asker,
+        1,
+        args.seed,
+        encode=encoder.encode,
+        min_relevance=cfg.min_relevance,
+    )
     result["judge_seconds"] = round(time.perf_counter() - start, 1)
+    result["min_relevance"] = cfg.min_relevance
     score = {r.id: r.judge.score for r in out.rows if r.judge}
     result["judge_scored"] = len(score)
-    # A row the judge rejects without a score (an empty response) ranks below every scored one:
-    # a filter that drops it has judged it worst.
-    score |= {r["id"]: 0.0 for r in out.rejects if r["reason"] == "judge:empty_response"}
+    result["judge_rejected"] = dict(Counter(r["reason"] for r in out.rejects))
+    # A row the judge rejects without a score (an empty or off-topic response) ranks below every
+    # scored one: a filter that drops it has judged it worst.
+    score |= {r["id"]: 0.0 for r in out.rejects if r["reason"] in ("judge:empty_response", "judge:off_topic")}
     kinds = {r.id: k for r, k in pairs}
     good = [score[i] for i, k in kinds.items() if k == "good" and i in score]
     result["judge_source"] = out.extra["score_source"]
@@ -105,6 +122,26 @@ def main() -> None:
         result["judge_auroc"][kind] = auroc(good, bad)  # type: ignore[index]
     result["judge_mean"] = {
         k: round(sum(s for i, s in score.items() if kinds[i] == k) / max(1, list(kinds.values()).count(k)), 3)
+        for k in ("good", *KINDS)
+    }
+    # The relevance alone, on the same pairs: how close the response is to its instruction
+    # (+ context) under the gates' sentence encoder (what the judge's min_relevance reads).
+    rows = [r for r, _ in pairs]
+    asked = encoder.encode([f"{r.instruction} {r.context}".strip() for r in rows])
+    answered = encoder.encode([r.response for r in rows])
+    cosine = {r.id: float(a @ b) for r, a, b in zip(rows, asked, answered, strict=True)}
+    encoder.close()
+    good_cos = [c for i, c in cosine.items() if kinds[i] == "good"]
+    result["relevance_auroc"] = {
+        "all_bad": auroc(good_cos, [c for i, c in cosine.items() if kinds[i] != "good"])
+    }
+    for kind in KINDS:
+        result["relevance_auroc"][kind] = auroc(good_cos, [c for i, c in cosine.items() if kinds[i] == kind])  # type: ignore[index]
+    result["relevance_range"] = {
+        k: [
+            round(min(c for i, c in cosine.items() if kinds[i] == k), 3),
+            round(max(c for i, c in cosine.items() if kinds[i] == k), 3),
+        ]
         for k in ("good", *KINDS)
     }
     print(json.dumps(result), flush=True)

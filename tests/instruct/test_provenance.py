@@ -64,6 +64,7 @@ def test_an_instruction_is_followed_back_to_its_seed_line(tmp_path: Path) -> Non
                 call="c-judge",
                 source="distribution",
                 distribution={str(k): 0.5 if k in (6, 8) else 0.0 for k in range(1, 11)},
+                relevance=0.61,
             ),
             "category": "math",
             "category_scores": {"math": 0.8, "open_qa": 0.15, "coding": 0.05},
@@ -100,6 +101,7 @@ def test_an_instruction_is_followed_back_to_its_seed_line(tmp_path: Path) -> Non
     assert code == 0 and "by respond" in text and "from data/instruct/raw/seed.jsonl:" in text
     # the judge's distribution and the category's scores are shown, not only the numbers they gave
     assert "judge: 7.0 from the distribution, call c-judge" in text and "6:0.50" in text
+    assert "relevance: 0.61 (cosine of instruction and response)" in text
     assert "category: math (P: math 0.80, open_qa 0.15, coding 0.05)" in text
 
     code, text = provenance(tmp_path, "deadbeef0011")

@@ -324,6 +324,8 @@ def _render_instruction(c: dict[str, Any]) -> str:
             lines.append("    P(score): " + " ".join(f"{k}:{p:.2f}" for k, p in j["distribution"].items()))
         if j.get("reason"):
             lines.append(f"    reason: {_clip(j['reason'], 60)}")
+        if j.get("relevance") is not None:  # the off-topic check it passed (judge.min_relevance)
+            lines.append(f"    relevance: {j['relevance']} (cosine of instruction and response)")
     if ex.get("category"):
         scores = ex.get("category_scores") or {}
         top = sorted(scores.items(), key=lambda kv: -kv[1])[:3]

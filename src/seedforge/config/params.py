@@ -274,6 +274,9 @@ class Judge(OperatorSampling):
     template: str = "prompts/instruct/judge.jinja"
     temperature: float = Field(default=0.2, ge=0)
     threshold: int = Field(default=6, ge=1, le=10)  # keep pairs scored at least this
+    # reject a pair whose response is less like its instruction than this (cosine under
+    # gates.model) before asking the judge; null: no relevance check (instruct/judge.py)
+    min_relevance: float | None = Field(default=0.2, ge=-1, le=1)
 
 
 class Categorize(OperatorSampling):

@@ -175,7 +175,15 @@ def fill(
         absorb(out, responded, r_asker, asked_for)
         for r in responded.rows:
             asked_for[r.id] = asked_for[r.parent_ids[0]]
-        judged = judge(responded.rows, tools.templates["judge"], j_asker, cfg.judge.threshold, run_seed)
+        judged = judge(
+            responded.rows,
+            tools.templates["judge"],
+            j_asker,
+            cfg.judge.threshold,
+            run_seed,
+            encode=tools.encoder.encode,
+            min_relevance=cfg.judge.min_relevance,
+        )
         absorb(out, judged, j_asker, asked_for)
         gated = gate(judged.rows, current, tools.held_out, gates, tools.encoder)
         absorb(out, gated, None, asked_for)

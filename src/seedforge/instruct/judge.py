@@ -21,6 +21,14 @@ task schema asks for (constrained when the profile is `structured`), else "text"
 A missing score, a fraction or one outside 1..10 is then a reject with that reason, never a default
 score: a default would either let junk through or drop good rows without saying so. The metrics
 count each `score_source`.
+
+Relevance comes first (`instruct.judge.min_relevance`). A 135M judge scores a fluent answer to
+*another* question as highly as the right one (SmolLM2's AUROC against a moved response: 0.43; an
+off-topic one: 0.25; bench/README.md), while the gates' sentence encoder tells them apart at once
+(1.0 on both). So each pair's cosine between its instruction (+ context) and its response is
+computed first, kept on the verdict, and a pair under `min_relevance` is rejected as
+`judge:off_topic` without a call. A response of fewer than RELEVANCE_MIN_WORDS words ("Yes", "3",
+"false") is exempt: it is like no question under any encoder.
 """
 
 from __future__ import annotations
@@ -28,7 +36,9 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+
+import numpy as np
 
 from seedforge.instruct.calls import Answer, Ask, Asker
 from seedforge.instruct.outcome import Outcome
@@ -213,6 +223,28 @@ def verdicts(
     return [(answer.call, read_verdict(answer), answer.text) for answer in asker.ask(asks)]
 
 
+# Under this many words a response is exempt from the relevance check. Chosen on the self-instruct
+# seed tasks' own pairs (../shared/data/instruct/alpaca_seed_tasks.jsonl), not on the bench's
+# pairs: at 0.2, 9% of those correct answers fall under the bar, nearly all one- or two-word
+# labels; 1% once those are exempt (bench/README.md).
+RELEVANCE_MIN_WORDS = 3
+
+
+def relevance(
+    rows: Sequence[InstructionRow], encode: Callable[[list[str]], np.ndarray]
+) -> list[float | None]:
+    """Per row, the cosine between its instruction (+ context) and its response (`encode` gives
+    L2-normalised vectors), or None for a response too short to compare."""
+    judged = [i for i, r in enumerate(rows) if len(r.response.split()) >= RELEVANCE_MIN_WORDS]
+    out: list[float | None] = [None] * len(rows)
+    if judged:
+        asked = encode([f"{rows[i].instruction} {rows[i].context}".strip() for i in judged])
+        answered = encode([rows[i].response for i in judged])
+        for i, a, b in zip(judged, asked, answered, strict=True):
+            out[i] = round(float(np.dot(a, b)), 4)
+    return out
+
+
 def judge(
     rows: Sequence[InstructionRow],
     template: Template,
@@ -220,19 +252,34 @@ def judge(
     threshold: int,
     run_seed: int,
     grades_response: bool = True,
+    encode: Callable[[list[str]], np.ndarray] | None = None,
+    min_relevance: float | None = None,
 ) -> Outcome:
     """Score each row with `template`; `grades_response` off when it rates the instruction alone
-    (compare's `distil.judge_template`, over rows that have no response yet)."""
+    (compare's `distil.judge_template`, over rows that have no response yet). With `encode` each
+    response's relevance is kept on its verdict, and with `min_relevance` too, a pair under it is
+    rejected before the call (module docstring)."""
     out = Outcome("judge")
     # A blank response is not worth a call: there is nothing to grade, yet a small judge's
     # distribution still gives it a middling score (SmolLM2 scored empty responses 5.3 on
     # average, good ones 5.1: bench/README.md). respond never lets one through; rows from
     # elsewhere (extract, a user's file) might.
+    related: dict[str, float | None] = {}
     if grades_response:
         for row in rows:
             if not row.response.strip():
                 out.reject("empty_response", None, [row.id], id=row.id)
         rows = [r for r in rows if r.response.strip()]
+        if encode is not None:
+            related = dict(zip((r.id for r in rows), relevance(rows, encode), strict=True))
+        if min_relevance is not None:
+            if encode is None:
+                raise ValueError("min_relevance needs an encoder")
+            for row in rows:
+                cos = related[row.id]
+                if cos is not None and cos < min_relevance:
+                    out.reject("off_topic", None, [row.id], id=row.id, relevance=cos)
+            rows = [r for r in rows if (related[r.id] is None or related[r.id] >= min_relevance)]
     prompts = [
         template.render(instruction=r.instruction, context=r.context, response=r.response) for r in rows
     ]
@@ -245,6 +292,7 @@ def judge(
             continue
         scores.append(verdict.score)
         sources[verdict.source] = sources.get(verdict.source, 0) + 1
+        verdict = verdict.model_copy(update={"relevance": related.get(row.id)})
         if verdict.score < threshold:
             out.reject(
                 "below_threshold",
@@ -255,11 +303,13 @@ def judge(
                 judge_reason=verdict.reason,
                 score_source=verdict.source,
                 distribution=verdict.distribution,
+                relevance=verdict.relevance,
             )
             continue
         out.rows.append(row.model_copy(update={"judge": verdict}))
     out.extra = {
         "threshold": threshold,
+        "min_relevance": min_relevance if grades_response else None,
         "scored": len(scores),
         "score_source": dict(sorted(sources.items())),
         # scores binned to the nearest integer (a distribution's mean is fractional)

@@ -61,6 +61,9 @@ class Judgement(BaseModel):
     call: str  # the judge call's key
     source: ScoreSource = "text"
     distribution: dict[str, float] | None = None  # P(score = k) for k "1".."10", sums to 1
+    # cosine of instruction (+ context) and response under the gates' encoder; None when not
+    # measured or the response is too short to compare (judge.RELEVANCE_MIN_WORDS)
+    relevance: float | None = None
 
 
 class InstructionRow(BaseModel):
