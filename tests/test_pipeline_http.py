@@ -32,7 +32,7 @@ def test_http_teacher_pipeline_never_writes_the_key(tmp_path: Path, dvc_cache: P
         }
         params["teacher"] = "http"
         params["loop"].update(iterations=[0, 1], rounds=[{"i": 0, "next": 1}])
-        params["students"]["minilm"].update(epochs=2)
+        params["students"]["minilm"].update(epochs=2, min_steps=0)
         (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
         env = {**os.environ, "SEEDFORGE_FAKE_KEY": KEY}
         out = subprocess.run(["dvc", "repro"], cwd=project, capture_output=True, text=True, env=env)

@@ -67,6 +67,7 @@ def project(tmp_path_factory: pytest.TempPathFactory, server: str, dvc_cache: Pa
             "tiny_teacher.steps": 5,
             "tiny_teacher.pairs": 16,
             "students.minilm.epochs": 1,
+            "students.minilm.min_steps": 0,
         },
     )
     subprocess.run(["git", "commit", "-qam", "copying teacher"], cwd=dest, check=True)

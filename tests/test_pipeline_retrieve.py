@@ -33,7 +33,7 @@ def test_retrieve_teacher_adds_nearby_pool_rows(tmp_path: Path, dvc_cache: Path)
     params["teachers"]["pool"] = {"backend": "retrieve", "pool": {"path": train, "limit": 400, **tsv}, "k": 2}
     params["teacher"] = "pool"
     params["loop"].update(k=2)
-    params["students"]["minilm"].update(epochs=2)
+    params["students"]["minilm"].update(epochs=2, min_steps=0)
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     out = subprocess.run(["dvc", "repro", "merge@0"], cwd=project, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr

@@ -105,7 +105,7 @@ def test_stage_tunes_smollm2_and_llama_cpp_output_changes(tmp_path: Path, dvc_ca
 
     # DVC reruns the stage only for its own inputs: not for another section's params ...
     params["teachers"]["tiny"]["temperature"] = 0.5
-    params["students"]["minilm"]["epochs"] = 3
+    params["students"]["minilm"].update(epochs=3, min_steps=0)
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     assert "up to date" in _dvc(project, "status", "teacher_finetune")
     # ... but for its own.
