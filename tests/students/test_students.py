@@ -67,7 +67,12 @@ def test_full_finetune_saves_a_whole_model(seed_records: list[Record], tmp_path:
 
 
 def test_unloadable_model_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Offline for the hub library too: it read the variable when an earlier test imported it, and
+    # online it retries the unreachable hub for about 40 s before giving up.
+    import huggingface_hub.constants
+
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
     student = make_student("x", ClassifierStudent(kind="classifier", model="nobody/no-such-model"))
     with pytest.raises(SeedforgeError, match=r"students: cannot load classifier 'nobody/no-such-model'"):
         student.train(
