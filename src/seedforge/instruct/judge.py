@@ -234,7 +234,15 @@ def relevance(
     rows: Sequence[InstructionRow], encode: Callable[[list[str]], np.ndarray]
 ) -> list[float | None]:
     """Per row, the cosine between its instruction (+ context) and its response (`encode` gives
-    L2-normalised vectors), or None for a response too short to compare."""
+    L2-normalised vectors), or None for a response too short to compare.
+
+    >>> import numpy as np
+    >>> topic = lambda texts: np.array([[1.0, 0.0] if "fruit" in t else [0.0, 1.0] for t in texts])
+    >>> rows = [InstructionRow.make("Name a fruit.", response=r, origin="seed", operator="seed")
+    ...         for r in ("An apple is a fruit.", "I like swimming on Sundays.", "Yes")]
+    >>> relevance(rows, topic)
+    [1.0, 0.0, None]
+    """
     judged = [i for i, r in enumerate(rows) if len(r.response.split()) >= RELEVANCE_MIN_WORDS]
     out: list[float | None] = [None] * len(rows)
     if judged:
