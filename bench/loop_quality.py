@@ -24,6 +24,9 @@ to --out after every run, and a rerun with the same --out skips the (arm, seed) 
     OMP_NUM_THREADS=1 nice python bench/loop_quality.py --dataset snips --seeds 0 1 2 \\
         --arms none default random label_off --iterations 1 --teacher smollm2 \\
         --out bench/results/loop_quality_snips.json
+
+Seeds run in parallel (each call with its own --work and --out) are put together with
+`--merge A.json B.json --dataset snips --out C.json`, which runs nothing.
 """
 
 from __future__ import annotations
@@ -239,7 +242,19 @@ def main() -> None:
         help="params for every arm, e.g. students.minilm.epochs=5 (VALUE is YAML)",
     )
     p.add_argument("--out", type=Path, required=True)
+    p.add_argument(
+        "--merge",
+        nargs="+",
+        type=Path,
+        default=None,
+        metavar="RESULTS",
+        help="write the runs of these results files (e.g. seeds run in parallel, each with its own"
+        " --work) into --out with their summary and table, and run nothing",
+    )
     args = p.parse_args()
+    if args.merge:
+        merge(args.merge, args.out)
+        return
 
     done: list[dict] = []
     if args.out.exists():
@@ -278,6 +293,21 @@ def main() -> None:
     if done:
         print(table(summary(done)))
     print(f"wall {time.monotonic() - t0:.0f}s")
+
+
+def merge(sources: list[Path], out: Path) -> None:
+    """One results file from several: runs keyed by (arm, seed), a later file's run wins."""
+    records = [json.loads(path.read_text()) for path in sources]
+    runs = {(r["arm"], r["seed"]): r for rec in records for r in rec["runs"] if "error" not in r}
+    done = [runs[key] for key in sorted(runs, key=lambda k: (list(ARMS).index(k[0]), k[1]))]
+    record = {
+        "merged_from": [{"args": rec["args"], "commit": rec["commit"]} for rec in records],
+        "runs": done,
+        "summary": summary(done),
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(record, indent=1) + "\n")
+    print(table(record["summary"]))
 
 
 def run_all(project: Path, args: argparse.Namespace, done: list, have: set, save: Any) -> None:

@@ -13,6 +13,9 @@ The oracle is a logistic regression on MiniLM sentence embeddings fit on the who
 cheap.
 
     OMP_NUM_THREADS=2 .venv/bin/python bench/teacher_quality.py [--seed-n 40] [--calls 30]
+
+`--teachers` runs some of the three rows; `--gguf NAME=PATH` adds a row for any other GGUF prompted
+few-shot exactly as `smollm2` is (same template, samples and sampling), e.g. Gemma 3 270M base.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from seedforge.vectors.embed import Encoder  # noqa: E402
 DATA = REPO.parent / "shared" / "data"
 CACHE = REPO / ".seedforge" / "bench" / "teacher_quality"
 TASK = get_task("classification")
+BUILT_IN = ("tiny", "smollm2", "smollm2_tuned")
 
 
 def read_tsv(path: Path) -> list[Record]:
@@ -117,7 +121,13 @@ def main() -> None:
     ap.add_argument("--calls", type=int, default=30)
     ap.add_argument("--shots", type=int, default=3)
     ap.add_argument("--tune-steps", type=int, default=60)
+    ap.add_argument("--teachers", nargs="*", default=list(BUILT_IN), choices=BUILT_IN)
+    ap.add_argument(
+        "--gguf", action="append", default=[], metavar="NAME=PATH", help="another GGUF, prompted as smollm2"
+    )
+    ap.add_argument("--out", type=Path, default=CACHE / "results.json")
     args = ap.parse_args()
+    extra = dict(spec.split("=", 1) for spec in args.gguf)
     params = load_params(REPO / "params.yaml")
     table = []
     for name in args.datasets:
@@ -134,20 +144,23 @@ def main() -> None:
         oracle_acc = sum(p == r.output for p, r in zip(said, test, strict=True)) / len(test)
         took = time.perf_counter() - t
         print(f"{name}: oracle test accuracy {oracle_acc:.3f} ({len(train)} rows, {took:.0f} s)", flush=True)
-        profiles = {
-            "tiny": (
-                params.teachers["tiny"].model_copy(
-                    update={"model": str(build_tiny(name, seeds, labels)), "n_ctx": 2048}
-                ),
-                "prompts/classification.jinja",
-            ),
-            "smollm2": (params.teachers["smollm2"].model_copy(update={"samples": 1}), None),
-        }
-        t = time.perf_counter()
-        adapter = build_tuned(name, seeds, args.tune_steps)
-        tuned = params.teachers["smollm2_tuned"].model_copy(update={"lora": str(adapter), "samples": 1})
-        profiles["smollm2_tuned"] = (tuned, None)
-        print(f"{name}: tuned adapter ready in {time.perf_counter() - t:.0f} s", flush=True)
+        profiles = {}
+        if "tiny" in args.teachers:
+            tiny = params.teachers["tiny"].model_copy(
+                update={"model": str(build_tiny(name, seeds, labels)), "n_ctx": 2048}
+            )
+            profiles["tiny"] = (tiny, "prompts/classification.jinja")
+        if "smollm2" in args.teachers:
+            profiles["smollm2"] = (params.teachers["smollm2"].model_copy(update={"samples": 1}), None)
+        if "smollm2_tuned" in args.teachers:
+            t = time.perf_counter()
+            adapter = build_tuned(name, seeds, args.tune_steps)
+            tuned = params.teachers["smollm2_tuned"].model_copy(update={"lora": str(adapter), "samples": 1})
+            profiles["smollm2_tuned"] = (tuned, None)
+            print(f"{name}: tuned adapter ready in {time.perf_counter() - t:.0f} s", flush=True)
+        for other, path in extra.items():
+            prompted = params.teachers["smollm2"].model_copy(update={"model": path, "samples": 1})
+            profiles[other] = (prompted, None)
         rng = random.Random(1)
         asked = [seeds[i % len(seeds)] for i in range(args.calls)]
         to_label = rng.sample(pool, args.calls)
@@ -226,7 +239,7 @@ def main() -> None:
                 }
             )
             print(table[-1], flush=True)
-    write_json(CACHE / "results.json", table)
+    write_json(args.out, table)
     cols = [
         "dataset",
         "teacher",
