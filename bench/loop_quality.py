@@ -26,7 +26,7 @@ to --out after every run, and a rerun with the same --out skips the (arm, seed) 
         --out bench/results/loop_quality_snips.json
 
 Seeds run in parallel (each call with its own --work and --out) are put together with
-`--merge A.json B.json --dataset snips --out C.json`, which runs nothing.
+`--combine A.json B.json --dataset snips --out C.json`, which runs nothing.
 """
 
 from __future__ import annotations
@@ -243,7 +243,7 @@ def main() -> None:
     )
     p.add_argument("--out", type=Path, required=True)
     p.add_argument(
-        "--merge",
+        "--combine",
         nargs="+",
         type=Path,
         default=None,
@@ -252,8 +252,8 @@ def main() -> None:
         " --work) into --out with their summary and table, and run nothing",
     )
     args = p.parse_args()
-    if args.merge:
-        merge(args.merge, args.out)
+    if args.combine:
+        combine(args.combine, args.out)
         return
 
     done: list[dict] = []
@@ -295,7 +295,7 @@ def main() -> None:
     print(f"wall {time.monotonic() - t0:.0f}s")
 
 
-def merge(sources: list[Path], out: Path) -> None:
+def combine(sources: list[Path], out: Path) -> None:
     """One results file from several: runs keyed by (arm, seed), a later file's run wins."""
     records = [json.loads(path.read_text()) for path in sources]
     runs = {(r["arm"], r["seed"]): r for rec in records for r in rec["runs"] if "error" not in r}
