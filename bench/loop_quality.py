@@ -301,7 +301,7 @@ def combine(sources: list[Path], out: Path) -> None:
     runs = {(r["arm"], r["seed"]): r for rec in records for r in rec["runs"] if "error" not in r}
     done = [runs[key] for key in sorted(runs, key=lambda k: (list(ARMS).index(k[0]), k[1]))]
     record = {
-        "merged_from": [{"args": rec["args"], "commit": rec["commit"]} for rec in records],
+        "combined_from": [{"args": rec["args"], "commit": rec["commit"]} for rec in records],
         "runs": done,
         "summary": summary(done),
     }
