@@ -19,6 +19,11 @@ each name).
 
     OMP_NUM_THREADS=1 nice python bench/instruct_quality.py --pairs 60 --model smollm2 \\
         --out bench/results/instruct_quality_smollm2.json
+
+With --base-url the judge is the shipped `llama70b` profile (backend openai) pointed at a server,
+e.g. `python -m llama_cpp.server --model SmolLM2.gguf --model_alias smol --api_key local` and
+`SEEDFORGE_API_KEY=local ... --base-url http://127.0.0.1:PORT/v1 --model smol`: the score then
+comes from the server's top_logprobs.
 """
 
 from __future__ import annotations
@@ -47,8 +52,11 @@ KINDS = ("moved", "truncated", "empty", "off_topic")
 OFF_TOPIC = "I like to go swimming on Sundays with my friends at the lake near our town."
 
 
-def auroc(pos: list[float], neg: list[float]) -> float:
-    """P(score of a good pair > score of a bad one), ties counting half."""
+def auroc(pos: list[float], neg: list[float]) -> float | None:
+    """P(score of a good pair > score of a bad one), ties counting half; None with a side empty
+    (a judge that scored no good pair at all)."""
+    if not pos or not neg:
+        return None
     wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
     return round(wins / (len(pos) * len(neg)), 4)
 
@@ -83,14 +91,26 @@ def main() -> None:
     ap.add_argument("--model", default="smollm2", help="a GGUF alias or path for the judge")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--skip-score-categorize", action="store_true")
+    ap.add_argument(
+        "--base-url",
+        default=None,
+        help="judge over HTTP instead: the shipped llama70b profile (an OpenAI-compatible server, its"
+        " key from SEEDFORGE_API_KEY) at this URL, serving --model by that name",
+    )
+    ap.add_argument("--api", choices=("chat", "completions"), default="chat", help="with --base-url")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
     params = load_params()
-    profile = params.teachers["smollm2"].model_copy(update={"model": args.model})
-    params = params.model_copy(update={"teachers": {**params.teachers, "smollm2": profile}})
+    name = "smollm2" if args.base_url is None else "llama70b"
+    http = {"base_url": args.base_url, "api": args.api}
+    update = {"model": args.model} | ({} if args.base_url is None else http)
+    profile = params.teachers[name].model_copy(update=update)
+    params = params.model_copy(update={"teachers": {**params.teachers, name: profile}})
     cfg = Judge()
-    asker = Asker(operator_teacher(params, cfg, profile="smollm2"), CallCache(None))
+    asker = Asker(operator_teacher(params, cfg, profile=name), CallCache(None))
     result: dict[str, object] = {"model": args.model, "pairs": args.pairs, "seed": args.seed}
+    if args.base_url is not None:
+        result["backend"] = f"openai (HTTP, {args.api} API)"
 
     pairs = planted(args.pairs, args.seed)
     # The default judge: its relevance bar (Judge().min_relevance) under the gates' encoder.
