@@ -158,3 +158,41 @@ def test_judge_over_llama_cpp_server_scores_from_top_logprobs(smol, tmp_path: Pa
     for r in out.rows:
         assert r.judge is not None and r.judge.distribution is not None
         assert abs(sum(r.judge.distribution.values()) - 1) < 1e-4 and 1 <= r.judge.score <= 10
+
+
+@pytest.mark.parametrize("api", ["chat", "completions"])
+def test_judge_scores_every_real_pair_through_either_api(smol, tmp_path: Path, monkeypatch, api) -> None:
+    # No `seedforge check` first: the judge's own first call probes the server, at the judge's
+    # sampling. Real Alpaca pairs, whose answers SmolLM2 rarely follows with a written score:
+    # - chat gets the schema; the probe once called llama.cpp's grammar output (a raw newline in a
+    #   string) "ignored" and turned it off, and 17 of 24 calls then came back as prose;
+    # - completions gets the prompt ending in `{"score":`.
+    # Either fault shows as rows scored from the text, or rejected as judge:missing_score.
+    import json
+
+    from seedforge.config.params import Judge
+    from seedforge.instruct.calls import Asker, operator_teacher
+    from seedforge.instruct.judge import judge
+    from seedforge.instruct.rows import InstructionRow
+    from seedforge.teachers.prompts import load_template
+    from tests.conftest import shared
+
+    url, _ = smol
+    monkeypatch.setenv("SEEDFORGE_API_KEY", "local")
+    root, params = llama70b(tmp_path, url, api=api, max_tokens=48)
+    demo = json.loads(shared("instruct", "alpaca_en_demo.json").read_text())[:8]
+    rows = [
+        InstructionRow.make(
+            d["instruction"], context=d["input"], response=d["output"][:600], origin="seed", operator="seed"
+        )
+        for d in demo
+    ]
+    asker = Asker(operator_teacher(params, Judge(), root, profile="llama70b"), CallCache(root / "calls"))
+    out = judge(rows, load_template(Judge().template, root=REPO), asker, 1, run_seed=0)
+    assert out.extra["score_source"] == {"top_logprobs": len(rows)}, [
+        (r["reason"], r.get("raw", "")[:80]) for r in out.rejects
+    ]
+    assert asker.teacher.continues_prefill == (api == "completions")
+    for r in out.rows:
+        assert r.judge is not None and r.judge.distribution is not None
+        assert abs(sum(r.judge.distribution.values()) - 1) < 1e-4 and 1 <= r.judge.score <= 10

@@ -35,7 +35,8 @@ class Ask:
     `schema` is the JSON schema of the structured answer; it is sent only when the teacher
     profile has `structured: true`. `top_logprobs` asks for that many alternatives per answer
     token (the judge's score distribution); a backend or server that cannot give them answers
-    without, and the answer's `logprobs` stays None.
+    without, and the answer's `logprobs` stays None. `prefill` opens the answer (the judge's
+    `{"score":` for a teacher that `continues_prefill`); the answer's text is what follows it.
     """
 
     prompt: str
@@ -43,6 +44,7 @@ class Ask:
     sample: int = 0
     schema: dict[str, Any] | None = None
     top_logprobs: int = 0
+    prefill: str = ""
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,12 @@ class Asker:
     def request(self, ask: Ask) -> Request:
         schema = ask.schema if getattr(self.teacher.params, "structured", False) else None
         return Request.user(
-            ask.prompt, seed=ask.seed, sample=ask.sample, schema=schema, top_logprobs=ask.top_logprobs
+            ask.prompt,
+            seed=ask.seed,
+            sample=ask.sample,
+            schema=schema,
+            top_logprobs=ask.top_logprobs,
+            prefill=ask.prefill,
         )
 
     def score(self, prompts: Sequence[str], options: Sequence[str]) -> list[tuple[str, list[float]]]:

@@ -14,6 +14,12 @@ score starts (the first digit after `score`), and reads the probability of each 
 among the alternatives there: the same weighted mean and distribution as above, source
 "top_logprobs" (`score_distribution` says how "1" and "10" are told apart). The profile's
 `logprobs: auto` asks only a server that returns them (found by `seedforge check`, else one probe).
+Where the score is written depends on the API:
+- a completion API (`api: completions`, `Teacher.continues_prefill`) gets the prompt ending in the
+  answer's opening, as the in-process judge does, so the first digit it writes is the score, whatever
+  the model would have written instead;
+- a chat API gets the task schema (`structured`), so a constrained server writes the score first;
+  without either, a small model mostly writes prose with no score in it, and the text is all there is.
 
 When no distribution can be read (the server gave no logprobs, or the answer wrote no score where
 one could be found), the same answer is read as written: "json" when it is the JSON object the
@@ -33,7 +39,6 @@ computed first, kept on the verdict, and a pair under `min_relevance` is rejecte
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -46,6 +51,7 @@ from seedforge.instruct.parsing import parse_judgement
 from seedforge.instruct.rows import InstructionRow, Judgement, ScoreSource
 from seedforge.loop.annotate import softmax
 from seedforge.loop.generate import call_seed
+from seedforge.tasks.parsing import find_json
 from seedforge.teachers.base import TokenLogprob
 from seedforge.teachers.dialects import TOP_LOGPROBS
 from seedforge.teachers.prompts import Template
@@ -57,7 +63,9 @@ SCHEMA = {
 }
 SCORES = tuple(range(1, 11))
 # The answer the template asks for, opened up to the score, so the next tokens are the score.
-ANSWER = '\n\n{"score":'
+# `Request.prompt` joins a prefill with the same blank line, so both judges see one text.
+PREFILL = '{"score":'
+ANSWER = "\n\n" + PREFILL
 # Each option ends with the comma that follows the score in the JSON: without it " 1" would also
 # hold the probability of every " 10" (the tokenizer writes 10 as 1 then 0).
 OPTIONS = tuple(f" {k}," for k in SCORES)
@@ -172,24 +180,37 @@ def score_distribution(tokens: Sequence[TokenLogprob], at: int) -> list[float] |
     return [math.log(m) if m > 0 else -math.inf for m in mass]
 
 
-def read_verdict(answer: Answer) -> Judgement | str:
+def read_verdict(answer: Answer, prefill: str = "") -> Judgement | str:
     """One HTTP judge answer's verdict, by the first source that gives a score: the top_logprobs
-    distribution, the JSON object the schema asks for, the text; else the reject reason."""
-    if answer.logprobs:
-        at = score_start(answer.logprobs)
-        logprobs = score_distribution(answer.logprobs, at) if at is not None else None
+    distribution, the JSON object the schema asks for, the text; else the reject reason. An answer
+    to a `prefill` is read with the prefill put back in front (as one token with no alternatives:
+    the score is never in it).
+
+    >>> lp = math.log
+    >>> toks = (TokenLogprob(" ", lp(0.9)), TokenLogprob("8", lp(0.5), (("8", lp(0.5)), ("6", lp(0.5)))))
+    >>> v = read_verdict(Answer("k", ' 8, "reason": "fine"}', logprobs=toks), PREFILL)
+    >>> v.source, v.score, v.reason
+    ('top_logprobs', 7.0, 'fine')
+    """
+    text = prefill + answer.text
+    tokens = answer.logprobs
+    if tokens and prefill:
+        tokens = (TokenLogprob(prefill, 0.0), *tokens)
+    if tokens:
+        at = score_start(tokens)
+        logprobs = score_distribution(tokens, at) if at is not None else None
         if logprobs is not None:
-            parsed = parse_judgement(answer.text)
+            parsed = parse_judgement(text)
             reason = parsed.items[0][1] if parsed.items else ""
             score, dist = expected_score(logprobs)
             return Judgement(
                 score=score, reason=reason, call=answer.call, source="top_logprobs", distribution=dist
             )
-    parsed = parse_judgement(answer.text)
+    parsed = parse_judgement(text)
     if parsed.errors:
         return parsed.errors[0]
     score, reason = parsed.items[0]
-    return Judgement(score=score, reason=reason, call=answer.call, source=written_as(answer.text))
+    return Judgement(score=score, reason=reason, call=answer.call, source=written_as(text))
 
 
 def written_as(text: str) -> ScoreSource:
@@ -197,11 +218,10 @@ def written_as(text: str) -> ScoreSource:
 
     >>> written_as('{"score": 7, "reason": "ok"}'), written_as('Score: 7/10')
     ('json', 'text')
+    >>> written_as('{"score": 7, "reason": "two\\nlines"}')  # a raw newline, as llama.cpp's grammar allows
+    'json'
     """
-    try:
-        obj = json.loads(text)
-    except ValueError:
-        return "text"
+    obj = find_json(text, anywhere=False)
     return "json" if isinstance(obj, dict) and "score" in obj else "text"
 
 
@@ -217,10 +237,14 @@ def verdicts(
                 (call, Judgement(score=score, call=call, source="distribution", distribution=dist), "")
             )
         return out
+    # A completion API is handed the answer opened up to the score (module docstring); the
+    # schema would only repeat what the prefill already fixes.
+    prefill = PREFILL if asker.teacher.continues_prefill else ""
     asks = [
-        Ask(p, seed=s, schema=SCHEMA, top_logprobs=TOP_LOGPROBS) for p, s in zip(prompts, seeds, strict=True)
+        Ask(p, seed=s, schema=None if prefill else SCHEMA, top_logprobs=TOP_LOGPROBS, prefill=prefill)
+        for p, s in zip(prompts, seeds, strict=True)
     ]
-    return [(answer.call, read_verdict(answer), answer.text) for answer in asker.ask(asks)]
+    return [(answer.call, read_verdict(answer, prefill), answer.text) for answer in asker.ask(asks)]
 
 
 # Under this many words a response is exempt from the relevance check. Chosen on the self-instruct

@@ -209,6 +209,13 @@ class Teacher:
         """What a call row and a record name as their teacher."""
         return TeacherRef(profile=self.profile, backend=self.backend, model=self.model_id, **self.weights())
 
+    @property
+    def continues_prefill(self) -> bool:
+        """Whether an answer is the very next text after `Request.prefill` (a completion API), so
+        its first tokens' alternatives are the model's distribution right after the prefill. A chat
+        API sends the prefill as an assistant turn, which most servers close before answering."""
+        return False
+
     def endpoints(self) -> list[str]:
         """Where calls can go; the runner spreads calls over them and skips unhealthy ones."""
         return ["in-process"]

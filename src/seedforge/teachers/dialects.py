@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from seedforge.io import dumps
+from seedforge.tasks.parsing import find_json
 from seedforge.teachers.base import Request, Teacher
 
 DIALECTS: tuple[str, ...] = ("json_schema", "guided_json", "json_object")  # auto's preference
@@ -130,13 +131,16 @@ def probe_dialects(teacher: Any, endpoint: str) -> dict[str, str]:
 def follows(text: str) -> bool:
     """Whether an answer is the probe schema's JSON (a server that took the schema sends it).
 
+    Read as every parser reads JSON (`find_json`): llama.cpp's grammar lets a raw newline into a
+    string, which strict JSON refuses; calling that "ignored" turned the schema off for the whole
+    run (SmolLM2 behind llama_cpp.server then wrote no score for 17 of 24 judge calls).
+
     >>> follows('{"colour": "blue"}'), follows("The sky is blue."), follows('{"colour": 3}')
     (True, False, False)
+    >>> follows('{ "colour" : "blue, red }\\n\\n" }')
+    True
     """
-    try:
-        obj = json.loads(text)
-    except ValueError:
-        return False
+    obj = find_json(text, anywhere=False)
     return isinstance(obj, dict) and isinstance(obj.get("colour"), str)
 
 

@@ -102,6 +102,10 @@ class OpenAIBackend(Teacher):
             **({"logprobs": False} if p.logprobs is False else {}),
         }
 
+    @property
+    def continues_prefill(self) -> bool:
+        return self.params.api == "completions"  # the prompt is raw text, the prefill its end
+
     def fingerprint(self) -> str:
         # Not the URL: a fleet of servers of one model, or a moved server, shares one cache.
         return self.params.model
