@@ -26,7 +26,7 @@ to --out after every run, and a rerun with the same --out skips the (arm, seed) 
         --out bench/results/loop_quality_snips.json
 
 Seeds run in parallel (each call with its own --work and --out) are put together with
-`--combine A.json B.json --dataset snips --out C.json`, which runs nothing.
+`--combine A.json B.json --out C.json`, which runs nothing.
 """
 
 from __future__ import annotations
@@ -225,7 +225,7 @@ def table(summ: dict[str, dict]) -> str:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--dataset", choices=("snips", "sst2"), required=True)
+    p.add_argument("--dataset", choices=("snips", "sst2"), help="required unless --combine")
     p.add_argument("--seed-frac", type=float, default=0.01)
     p.add_argument("--min-per-label", type=int, default=2)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -255,6 +255,8 @@ def main() -> None:
     if args.combine:
         combine(args.combine, args.out)
         return
+    if args.dataset is None:
+        p.error("--dataset is required (unless --combine)")
 
     done: list[dict] = []
     if args.out.exists():

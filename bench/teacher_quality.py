@@ -127,6 +127,9 @@ def main() -> None:
     )
     ap.add_argument("--out", type=Path, default=CACHE / "results.json")
     args = ap.parse_args()
+    bad = [spec for spec in args.gguf if "=" not in spec or not spec.split("=", 1)[1]]
+    if bad:
+        ap.error(f"--gguf {bad[0]}: give NAME=PATH")
     extra = dict(spec.split("=", 1) for spec in args.gguf)
     params = load_params(REPO / "params.yaml")
     table = []
