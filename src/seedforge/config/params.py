@@ -327,7 +327,7 @@ class Distil(Strict):
     teacher profile (`profile`, whose `lora:` is the adapter this stage writes) for expand_distilled."""
 
     profile: str = "smollm2_distilled"  # the teacher profile that serves the distilled adapter
-    base: str = "smollm2"  # a llama-architecture GGUF (alias or path), as in teacher_finetune
+    base: str = "smollm2"  # a llama or Gemma 3 GGUF (alias or path), as in teacher_finetune
     steps: int = Field(default=4, gt=0)  # tiny by default: ~1-12 s a step on 2 cores
     rank: int = Field(default=8, gt=0)
     alpha: int = Field(default=16, gt=0)

@@ -1,4 +1,5 @@
-"""Writing GGUF files that llama.cpp loads: a whole llama model, or a peft LoRA adapter for one.
+"""Writing GGUF files that llama.cpp loads: a whole llama model, or a peft LoRA adapter for a llama
+or a Gemma 3.
 
 One tensor-name map (Hugging Face llama module -> llama.cpp tensor) serves both writers, and one
 atomic writer (`gguf_writer`) means a reader never sees a half-written file. The model writer
@@ -22,7 +23,15 @@ from seedforge.errors import SeedforgeError
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["LLAMA_TENSORS", "export_lora", "export_model", "gguf_writer", "permute_rotary", "tensor_name"]
+__all__ = [
+    "LLAMA_TENSORS",
+    "LORA_ARCHES",
+    "export_lora",
+    "export_model",
+    "gguf_writer",
+    "permute_rotary",
+    "tensor_name",
+]
 
 # Hugging Face llama module (relative to a decoder layer) -> llama.cpp tensor, as llama.cpp's
 # converters map them. The projections are also what a LoRA adapter may target.
@@ -35,6 +44,11 @@ LLAMA_TENSORS = {
     "mlp.up_proj": "ffn_up",
     "mlp.down_proj": "ffn_down",
 }
+# Hugging Face model_type -> (llama.cpp architecture, whether q/k rows go to llama.cpp's rotary
+# layout) for the adapter writer. llama.cpp runs llama's rope on interleaved pairs, so its
+# converter permutes q and k; Gemma 3's rope is the NEOX kind (halves, as Hugging Face stores
+# them), so its converter writes the rows as they are. The projections have llama's names in both.
+LORA_ARCHES = {"llama": ("llama", True), "gemma3_text": ("gemma3", False)}
 # The per-layer norms, written for a whole model only (LoRA never targets them).
 LLAMA_NORMS = {"input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm"}
 
@@ -212,15 +226,16 @@ def export_model(
 # --- a LoRA adapter ------------------------------------------------------------------------------
 
 
-def export_lora(model: Any, path: Path, arch: str = "llama", name: str = "seedforge-lora") -> None:
-    """Write the LoRA weights of peft `model` (a llama architecture) as a llama.cpp GGUF adapter.
+def export_lora(model: Any, path: Path, name: str = "seedforge-lora") -> None:
+    """Write the LoRA weights of peft `model` (an architecture in LORA_ARCHES: llama, Gemma 3) as a
+    llama.cpp GGUF adapter.
 
     The layout is what llama.cpp's convert_lora_to_gguf.py writes: `general.type = adapter`,
     `adapter.type = lora`, `adapter.lora.alpha`, and per base tensor `<name>.lora_a` (rank x in)
     and `<name>.lora_b` (out x rank), float32. llama.cpp scales by alpha / rank, as peft does.
-    The q and k projections' rows are stored in llama.cpp's rotary layout, so their `lora_b`
-    (whose rows are the output rows) gets the same permutation as the base weights.
-    An unsupported module leaves no file.
+    For llama, the q and k projections' rows are stored in llama.cpp's rotary layout, so their
+    `lora_b` (whose rows are the output rows) gets the same permutation as the base weights.
+    An unsupported module or architecture leaves no file.
     """
     import gguf
     from peft import get_peft_model_state_dict
@@ -230,6 +245,12 @@ def export_lora(model: Any, path: Path, arch: str = "llama", name: str = "seedfo
     if getattr(lora, "use_rslora", False) or getattr(lora, "use_dora", False):
         raise SeedforgeError("GGUF adapter export: rsLoRA and DoRA are not supported")
     cfg = model.get_base_model().config
+    if cfg.model_type not in LORA_ARCHES:
+        raise SeedforgeError(
+            f"GGUF adapter export: {cfg.model_type} models are not supported "
+            f"(supported: {', '.join(sorted(LORA_ARCHES))})"
+        )
+    arch, rotary_rows = LORA_ARCHES[cfg.model_type]
     n_head = cfg.num_attention_heads
     n_head_kv = cfg.num_key_value_heads or n_head
     state = get_peft_model_state_dict(model, adapter_name=adapter_name)
@@ -250,9 +271,9 @@ def export_lora(model: Any, path: Path, arch: str = "llama", name: str = "seedfo
         for module in sorted(pairs, key=_layer_order):
             base = tensor_name(module)
             a, b = _f32(pairs[module]["A"]), _f32(pairs[module]["B"])
-            if ".attn_q." in base:
+            if rotary_rows and ".attn_q." in base:
                 b = permute_rotary(b, n_head)
-            elif ".attn_k." in base:
+            elif rotary_rows and ".attn_k." in base:
                 b = permute_rotary(b, n_head_kv)
             writer.add_tensor(base + ".lora_a", a)
             writer.add_tensor(base + ".lora_b", b)

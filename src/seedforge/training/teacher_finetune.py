@@ -35,7 +35,7 @@ ADAPTER_GGUF = "adapter.gguf"  # the same adapter for llama.cpp's lora_path
 class TeacherFinetune(Strict):
     """LoRA-tune a causal-LM teacher on the seed set (DAFTT): few same-label examples -> one more."""
 
-    base: str = "smollm2"  # a llama-architecture GGUF: a packaged alias or a .gguf path
+    base: str = "smollm2"  # a llama or Gemma 3 GGUF: a packaged alias or a .gguf path
     steps: int = Field(default=60, gt=0)
     rank: int = Field(default=8, gt=0)
     alpha: int = Field(default=16, gt=0)
@@ -106,10 +106,10 @@ def load_base(base: str) -> tuple[Any, Any, weights.ModelRef]:
             ".gguf path): llama.cpp loads the tuned adapter on top of the base GGUF"
         )
     tokenizer, model = weights.load_causal_lm(ref)
-    if model.config.model_type != "llama":
+    if model.config.model_type not in gguf_export.LORA_ARCHES:
         raise SeedforgeError(
-            f"teacher_finetune.base: {base!r} is a {model.config.model_type} model; "
-            "the GGUF adapter export supports llama-architecture models"
+            f"teacher_finetune.base: {base!r} is a {model.config.model_type} model; the GGUF adapter "
+            f"export supports {', '.join(sorted(gguf_export.LORA_ARCHES))} models"
         )
     return tokenizer, model, ref
 
