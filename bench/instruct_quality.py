@@ -125,6 +125,7 @@ def main() -> None:
         encode=encoder.encode,
         min_relevance=cfg.min_relevance,
     )
+    out.blame_failures(asker.errors)  # a call that failed is not a missing score (as in the stage)
     result["judge_seconds"] = round(time.perf_counter() - start, 1)
     result["min_relevance"] = cfg.min_relevance
     score = {r.id: r.judge.score for r in out.rows if r.judge}

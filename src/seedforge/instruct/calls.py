@@ -36,7 +36,8 @@ class Ask:
     profile has `structured: true`. `top_logprobs` asks for that many alternatives per answer
     token (the judge's score distribution); a backend or server that cannot give them answers
     without, and the answer's `logprobs` stays None. `prefill` opens the answer (the judge's
-    `{"score":` for a teacher that `continues_prefill`); the answer's text is what follows it.
+    `{"score":` for a teacher that `continues_prefill`); the answer's text is what follows it, up
+    to the first of `stop`.
     """
 
     prompt: str
@@ -45,6 +46,7 @@ class Ask:
     schema: dict[str, Any] | None = None
     top_logprobs: int = 0
     prefill: str = ""
+    stop: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,7 @@ class Asker:
             schema=schema,
             top_logprobs=ask.top_logprobs,
             prefill=ask.prefill,
+            stop=ask.stop,
         )
 
     def score(self, prompts: Sequence[str], options: Sequence[str]) -> list[tuple[str, list[float]]]:

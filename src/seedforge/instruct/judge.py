@@ -188,16 +188,24 @@ def read_verdict(answer: Answer, prefill: str = "") -> Judgement | str:
 
     >>> lp = math.log
     >>> toks = (TokenLogprob(" ", lp(0.9)), TokenLogprob("8", lp(0.5), (("8", lp(0.5)), ("6", lp(0.5)))))
-    >>> v = read_verdict(Answer("k", ' 8, "reason": "fine"}', logprobs=toks), PREFILL)
+    >>> v = read_verdict(Answer("k", ' 8, "reason": "fine"', "stop", logprobs=toks), PREFILL)
     >>> v.source, v.score, v.reason
     ('top_logprobs', 7.0, 'fine')
+    >>> copied = (TokenLogprob(" <", lp(0.6), ((" <", lp(0.6)), ("9", lp(0.1)), ("3", lp(0.1)))),)
+    >>> read_verdict(Answer("k", ' <integer 1-10>}', logprobs=copied), PREFILL).score
+    6.0
     """
-    text = prefill + answer.text
+    # The stop string (the object's closing brace) is not sent back: put it back for the parser.
+    text = prefill + answer.text + ("}" if prefill and answer.finish_reason == "stop" else "")
     tokens = answer.logprobs
     if tokens and prefill:
         tokens = (TokenLogprob(prefill, 0.0), *tokens)
     if tokens:
         at = score_start(tokens)
+        if at is None and prefill:
+            # No score written after the prefill (SmolLM2 now and then copies the template's
+            # `<integer 1-10>`), but the first token's alternatives still rank the scores.
+            at = 1
         logprobs = score_distribution(tokens, at) if at is not None else None
         if logprobs is not None:
             parsed = parse_judgement(text)
@@ -239,9 +247,12 @@ def verdicts(
         return out
     # A completion API is handed the answer opened up to the score (module docstring); the
     # schema would only repeat what the prefill already fixes.
+    # It stops at the object's end: what a small model writes after it is paid for and unread.
     prefill = PREFILL if asker.teacher.continues_prefill else ""
     asks = [
         Ask(p, seed=s, schema=None if prefill else SCHEMA, top_logprobs=TOP_LOGPROBS, prefill=prefill)
+        if not prefill
+        else Ask(p, seed=s, top_logprobs=TOP_LOGPROBS, prefill=prefill, stop=("}",))
         for p, s in zip(prompts, seeds, strict=True)
     ]
     return [(answer.call, read_verdict(answer, prefill), answer.text) for answer in asker.ask(asks)]

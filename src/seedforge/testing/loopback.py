@@ -251,7 +251,7 @@ class Loopback:
                 elif what == "garbage":
                     self._send(200, completion(body, "Sorry, I can only chat about the weather today."))
                 else:
-                    text = server.answer(body)
+                    text = continued(body, server.answer(body))
                     logprobs = server.dialect.get("logprobs", False) and body.get("logprobs")
                     alts = server.alternatives if logprobs else None
                     self._send(200, completion(body, text, bool(logprobs), alts))
@@ -331,6 +331,24 @@ def legacy_logprobs(
         "top_logprobs": [alts for _, _, alts in rows],
         "text_offset": offsets,
     }
+
+
+def continued(body: dict[str, Any], text: str) -> str:
+    """The answer as a completion server sends it: through the legacy completions API, without the
+    part the prompt already ends with (a prefill, of 4 characters or more: a shorter overlap is
+    more likely chance); either way, cut before the first `stop` string.
+
+    >>> continued({"prompt": 'Rate it.\\n\\n{"score":', "stop": ["}"]}, '{"score": 8, "reason": "ok"}')
+    ' 8, "reason": "ok"'
+    >>> continued({"messages": [{"role": "user", "content": "Hi"}]}, "Hello}")
+    'Hello}'
+    """
+    if "messages" not in body:
+        prompt = prompt_of(body)
+        opened = next((n for n in range(len(text), 3, -1) if prompt.endswith(text[:n])), 0)
+        text = text[opened:]
+    cuts = [text.find(s) for s in body.get("stop") or [] if s and s in text]
+    return text[: min(cuts)] if cuts else text
 
 
 def completion(
