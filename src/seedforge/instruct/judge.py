@@ -245,16 +245,19 @@ def verdicts(
                 (call, Judgement(score=score, call=call, source="distribution", distribution=dist), "")
             )
         return out
-    # A completion API is handed the answer opened up to the score (module docstring); the
-    # schema would only repeat what the prefill already fixes.
-    # It stops at the object's end: what a small model writes after it is paid for and unread.
     prefill = PREFILL if asker.teacher.continues_prefill else ""
-    asks = [
-        Ask(p, seed=s, schema=None if prefill else SCHEMA, top_logprobs=TOP_LOGPROBS, prefill=prefill)
-        if not prefill
-        else Ask(p, seed=s, top_logprobs=TOP_LOGPROBS, prefill=prefill, stop=("}",))
-        for p, s in zip(prompts, seeds, strict=True)
-    ]
+    if prefill:
+        # A completion API is handed the answer opened up to the score (module docstring), so no
+        # schema, and stops at the object's end: what a small model writes after it is unread.
+        asks = [
+            Ask(p, seed=s, top_logprobs=TOP_LOGPROBS, prefill=prefill, stop=("}",))
+            for p, s in zip(prompts, seeds, strict=True)
+        ]
+    else:
+        asks = [
+            Ask(p, seed=s, schema=SCHEMA, top_logprobs=TOP_LOGPROBS)
+            for p, s in zip(prompts, seeds, strict=True)
+        ]
     return [(answer.call, read_verdict(answer, prefill), answer.text) for answer in asker.ask(asks)]
 
 
