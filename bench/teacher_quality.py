@@ -165,19 +165,15 @@ def main() -> None:
             profiles["tiny"] = (tiny, "prompts/classification.jinja")
         if "smollm2" in args.teachers:
             profiles["smollm2"] = (params.teachers["smollm2"].model_copy(update={"samples": 1}), None)
-        if "smollm2_tuned" in args.teachers:
-            t = time.perf_counter()
-            adapter = build_tuned(name, seeds, args.tune_steps)
-            tuned = params.teachers["smollm2_tuned"].model_copy(update={"lora": str(adapter), "samples": 1})
-            profiles["smollm2_tuned"] = (tuned, None)
-            print(f"{name}: tuned adapter ready in {time.perf_counter() - t:.0f} s", flush=True)
         for other, path in extra.items():
             prompted = params.teachers["smollm2"].model_copy(update={"model": path, "samples": 1})
             profiles[other] = (prompted, None)
-        for other, path in extra_tuned.items():
+        # each tuned row: its base LoRA-tuned on the seed slice, prompted as smollm2_tuned is
+        tuned = {"smollm2_tuned": "smollm2"} if "smollm2_tuned" in args.teachers else {}
+        for other, base in (tuned | extra_tuned).items():
             t = time.perf_counter()
-            adapter = build_tuned(name, seeds, args.tune_steps, base=path)
-            update = {"model": path, "lora": str(adapter), "samples": 1}
+            adapter = build_tuned(name, seeds, args.tune_steps, base=base)
+            update = {"model": base, "lora": str(adapter), "samples": 1}
             profiles[other] = (params.teachers["smollm2_tuned"].model_copy(update=update), None)
             print(f"{name}: {other} adapter ready in {time.perf_counter() - t:.0f} s", flush=True)
         rng = random.Random(1)

@@ -263,3 +263,18 @@ def test_cache_fingerprint_tells_a_rebuilt_gguf_from_the_old_one(tmp_path: Path)
     a = openai_teacher("http://127.0.0.1:1/v1")
     b = openai_teacher(["http://127.0.0.1:2/v1", "http://127.0.0.1:3/v1"])
     assert call_key(a, request) == call_key(b, request)  # two servers of one model share answers
+
+
+def test_a_completion_teacher_continues_a_prefill_and_a_chat_teacher_does_not() -> None:
+    # The judge ends a completion teacher's prompt at `{"score":` and reads the next tokens; a chat
+    # teacher gets the schema instead (a chat server closes a prefill as a turn of its own).
+    def local(chat: bool) -> bool:
+        params = LlamaCppTeacher(backend="llamacpp", model="m.gguf", chat=chat)
+        return make_teacher("t", params).continues_prefill
+
+    def http(api: str) -> bool:
+        params = OpenAITeacher(backend="openai", base_url="http://127.0.0.1:1/v1", model="m", api=api)
+        return make_teacher("t", params).continues_prefill
+
+    assert (local(False), local(True)) == (True, False)
+    assert (http("completions"), http("chat")) == (True, False)

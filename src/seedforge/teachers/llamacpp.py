@@ -71,6 +71,10 @@ class LlamaCppBackend(Teacher):
         p = self.params
         return {**super().sampling(), "repeat_penalty": p.repeat_penalty, "chat": p.chat}
 
+    @property
+    def continues_prefill(self) -> bool:
+        return not self.params.chat  # a plain completion of the prompt, prefill at its end
+
     def fingerprint(self) -> str:
         """A hub file by repo, name and revision; a local GGUF by name, size and its two ends.
 
