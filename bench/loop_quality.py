@@ -303,7 +303,12 @@ def combine(sources: list[Path], out: Path) -> None:
     runs = {(r["arm"], r["seed"]): r for rec in records for r in rec["runs"] if "error" not in r}
     done = [runs[key] for key in sorted(runs, key=lambda k: (list(ARMS).index(k[0]), k[1]))]
     record = {
-        "combined_from": [{"args": rec["args"], "commit": rec["commit"]} for rec in records],
+        # a source may itself be combined: its own sources are listed instead
+        "combined_from": [
+            src
+            for rec in records
+            for src in rec.get("combined_from", [{"args": rec.get("args"), "commit": rec.get("commit")}])
+        ],
         "runs": done,
         "summary": summary(done),
     }
